@@ -1,0 +1,365 @@
+//! Finding tokens in log text.
+//!
+//! A SIMD multi-pattern search (aho-corasick's packed Teddy searcher) jumps
+//! between the places a token can start: the base64url of a JSON object
+//! opening (`ey`, `ew`: `{"`, `{ `, `{\n`, `{\r`, `{\t`), and the carriers a
+//! token travels in: `Bearer ` (any case, RFC 7235), the parameters
+//! `access_token=`, `id_token=`, `jwt=`, `token=`, and JSON members of
+//! those names or `authorization`. Bytes between those places are never
+//! looked at one by one.
+//!
+//! A token is a run of base64url characters and dots with 3 segments (JWS)
+//! or 5 (JWE). A bare run must also open with a header that decodes to a
+//! JSON object start; in a carrier position any run of the right shape is a
+//! token, and a header that is not JSON makes it `malformed` later. The
+//! token is exactly the run: never a quote, `\r`, `&` or `;` beside it.
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
+use base64_simd::URL_SAFE_NO_PAD;
+
+/// Where a token was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Carrier {
+    /// After an HTTP `Bearer` scheme.
+    Bearer,
+    /// A query or cookie parameter (`token=`, `access_token=`, ...).
+    Parameter,
+    /// A JSON string member (`"token": "..."`, `"authorization": "..."`).
+    JsonMember,
+    /// Anywhere else, recognised by its JSON header.
+    Bare,
+}
+
+impl Carrier {
+    /// A short lowercase name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Carrier::Bearer => "bearer",
+            Carrier::Parameter => "parameter",
+            Carrier::JsonMember => "json_member",
+            Carrier::Bare => "bare",
+        }
+    }
+}
+
+/// One token found in a haystack: `hay[start..end]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Found {
+    /// Offset of the first byte.
+    pub start: usize,
+    /// Offset one past the last byte.
+    pub end: usize,
+    /// How it was recognised.
+    pub carrier: Carrier,
+}
+
+const PATTERNS: [&str; 6] = ["ey", "ew", "bearer", "token", "jwt", "authorization"];
+const EY: usize = 0;
+const EW: usize = 1;
+const BEARER: usize = 2;
+const TOKEN: usize = 3;
+const JWT: usize = 4;
+const AUTHORIZATION: usize = 5;
+
+/// Parameter and member names that carry a token.
+const CARRIER_NAMES: [&[u8]; 4] = [b"token", b"access_token", b"id_token", b"jwt"];
+
+/// The token finder; build once and share between workers.
+#[derive(Clone, Debug)]
+pub struct Finder {
+    searcher: AhoCorasick,
+}
+
+impl Default for Finder {
+    fn default() -> Finder {
+        Finder::new()
+    }
+}
+
+/// Base64url alphabet: what a segment is made of.
+fn is_b64(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// A token's run: base64url and dots.
+fn is_run(b: u8) -> bool {
+    is_b64(b) || b == b'.'
+}
+
+impl Finder {
+    /// Builds the searcher.
+    pub fn new() -> Finder {
+        let searcher = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostFirst)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(PATTERNS)
+            // The patterns are fixed and valid; building cannot fail.
+            .expect("static patterns build");
+        Finder { searcher }
+    }
+
+    /// Appends every token in `hay` to `out`, in order.
+    pub fn find_all(&self, hay: &[u8], out: &mut Vec<Found>) {
+        let mut pos = 0;
+        while pos < hay.len() {
+            let Some(m) = self.searcher.find(Input::new(hay).span(pos..hay.len())) else {
+                break;
+            };
+            let start = m.start();
+            let outcome = match m.pattern().as_usize() {
+                EY | EW => bare(hay, start),
+                BEARER => bearer(hay, start, m.end()),
+                TOKEN | JWT => named(hay, start, m.end()),
+                AUTHORIZATION => authorization(hay, start, m.end()),
+                _ => Skip(m.end()),
+            };
+            pos = match outcome {
+                Token(found) => {
+                    out.push(found);
+                    found.end
+                }
+                Skip(next) => next.max(start + 1),
+            };
+        }
+    }
+}
+
+/// What one match led to.
+enum Outcome {
+    /// A token; search on after it.
+    Token(Found),
+    /// No token; search on from here.
+    Skip(usize),
+}
+use Outcome::{Skip, Token};
+
+/// The end of the run at `start` if it has the shape of a token: 3 or 5
+/// segments and a non-empty header. A final dot that breaks the shape
+/// (a sentence's full stop) is left out.
+fn run_end(hay: &[u8], start: usize) -> Result<usize, usize> {
+    let mut end = start;
+    let mut dots = 0;
+    while end < hay.len() && is_run(hay[end]) {
+        dots += (hay[end] == b'.') as usize;
+        end += 1;
+    }
+    if dots != 2 && dots != 4 && end > start && hay[end - 1] == b'.' {
+        dots -= 1;
+        end -= 1;
+    }
+    let header_empty = hay.get(start) == Some(&b'.');
+    match (dots, header_empty) {
+        (2 | 4, false) => Ok(end),
+        _ => Err(end),
+    }
+}
+
+/// A bare `ey`/`ew` run: exact case, at a run boundary, with a header that
+/// is strict base64url and opens a JSON object with a member name.
+fn bare(hay: &[u8], start: usize) -> Outcome {
+    let exact = hay[start] == b'e' && matches!(hay[start + 1], b'y' | b'w');
+    if !exact || (start > 0 && is_run(hay[start - 1])) {
+        return Skip(start + 1);
+    }
+    let end = match run_end(hay, start) {
+        Ok(end) => end,
+        Err(end) => return Skip(end),
+    };
+    let header_len = memchr::memchr(b'.', &hay[start..end]).unwrap_or(0);
+    let header = &hay[start..start + header_len];
+    if URL_SAFE_NO_PAD.check(header).is_err() || !opens_object(header) {
+        return Skip(end);
+    }
+    Token(Found { start, end, carrier: Carrier::Bare })
+}
+
+/// Whether a base64url header decodes to `{`, optional JSON whitespace,
+/// then `"`. Decodes only a prefix: 16 characters give 12 bytes.
+fn opens_object(header: &[u8]) -> bool {
+    let prefix = &header[..header.len().min(16) / 4 * 4];
+    let mut buf = [0u8; 12];
+    let Ok(bytes) = URL_SAFE_NO_PAD.decode(prefix, base64_simd::Out::from_slice(&mut buf)) else {
+        return false;
+    };
+    let mut rest = bytes.iter().skip(1).skip_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    bytes.first() == Some(&b'{') && rest.next() == Some(&b'"')
+}
+
+/// A run in a carrier position starting at `value`.
+fn carried(hay: &[u8], value: usize, carrier: Carrier, fallback: usize) -> Outcome {
+    if value >= hay.len() || !is_b64(hay[value]) {
+        return Skip(fallback);
+    }
+    match run_end(hay, value) {
+        Ok(end) => Token(Found { start: value, end, carrier }),
+        Err(_) => Skip(fallback),
+    }
+}
+
+/// `Bearer` followed by spaces, not inside a longer word.
+fn bearer(hay: &[u8], start: usize, end: usize) -> Outcome {
+    if start > 0 && hay[start - 1].is_ascii_alphanumeric() {
+        return Skip(end);
+    }
+    let value = skip_spaces(hay, end);
+    if value == end {
+        return Skip(end);
+    }
+    carried(hay, value, Carrier::Bearer, end)
+}
+
+fn skip_spaces(hay: &[u8], mut at: usize) -> usize {
+    while at < hay.len() && matches!(hay[at], b' ' | b'\t') {
+        at += 1;
+    }
+    at
+}
+
+/// After a JSON member name's closing quote: `\s*:\s*"`. Returns the
+/// offset of the value's first byte.
+fn json_value(hay: &[u8], after_quote: usize) -> Option<usize> {
+    let colon = skip_spaces(hay, after_quote);
+    if hay.get(colon) != Some(&b':') {
+        return None;
+    }
+    let quote = skip_spaces(hay, colon + 1);
+    (hay.get(quote) == Some(&b'"')).then_some(quote + 1)
+}
+
+/// `token`/`jwt` inside a parameter or member name: the whole name must be
+/// one of [`CARRIER_NAMES`], followed by `=` or by `":` … `"`.
+fn named(hay: &[u8], start: usize, end: usize) -> Outcome {
+    let mut name_start = start;
+    while name_start > 0 && is_b64(hay[name_start - 1]) {
+        name_start -= 1;
+    }
+    let name = &hay[name_start..end];
+    if !CARRIER_NAMES.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+        return Skip(end);
+    }
+    if hay.get(end) == Some(&b'=') {
+        return carried(hay, end + 1, Carrier::Parameter, end);
+    }
+    let quoted = name_start > 0 && hay[name_start - 1] == b'"' && hay.get(end) == Some(&b'"');
+    match quoted.then(|| json_value(hay, end + 1)).flatten() {
+        Some(value) => carried(hay, value, Carrier::JsonMember, end),
+        None => Skip(end),
+    }
+}
+
+/// A JSON `"authorization": "…"` member, with or without a `Bearer` scheme.
+fn authorization(hay: &[u8], start: usize, end: usize) -> Outcome {
+    let quoted = start > 0 && hay[start - 1] == b'"' && hay.get(end) == Some(&b'"');
+    let Some(mut value) = quoted.then(|| json_value(hay, end + 1)).flatten() else {
+        return Skip(end);
+    };
+    let scheme = hay.get(value..value + 6);
+    if scheme.is_some_and(|s| s.eq_ignore_ascii_case(b"bearer")) {
+        let after = skip_spaces(hay, value + 6);
+        if after == value + 6 {
+            return Skip(end);
+        }
+        value = after;
+    }
+    carried(hay, value, Carrier::JsonMember, end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln";
+
+    fn find(hay: &str) -> Vec<(String, Carrier)> {
+        let mut out = Vec::new();
+        Finder::new().find_all(hay.as_bytes(), &mut out);
+        out.iter().map(|f| (hay[f.start..f.end].to_string(), f.carrier)).collect()
+    }
+
+    fn tokens(hay: &str) -> Vec<String> {
+        find(hay).into_iter().map(|(t, _)| t).collect()
+    }
+
+    #[test]
+    fn carriers() {
+        let cases = [
+            (format!("Authorization: Bearer {JWT}\r"), Carrier::Bearer),
+            (format!("\"bEaReR   {JWT}\""), Carrier::Bearer),
+            (format!("GET /x?access_token={JWT}&y=1"), Carrier::Parameter),
+            (format!("GET /x?a=1&id_token={JWT};"), Carrier::Parameter),
+            (format!("Cookie: jwt={JWT}; other=1"), Carrier::Parameter),
+            (format!("/cb?token={JWT} HTTP/1.1"), Carrier::Parameter),
+            (format!(r#"{{"token": "{JWT}"}}"#), Carrier::JsonMember),
+            (format!(r#"{{"access_token":"{JWT}"}}"#), Carrier::JsonMember),
+            (format!(r#"{{"Authorization" : "{JWT}"}}"#), Carrier::JsonMember),
+            (format!(r#"{{"authorization":"Bearer {JWT}"}}"#), Carrier::JsonMember),
+            (format!("plain {JWT}."), Carrier::Bare),
+        ];
+        for (line, carrier) in cases {
+            assert_eq!(find(&line), vec![(JWT.to_string(), carrier)], "{line}");
+        }
+    }
+
+    #[test]
+    fn several_per_line_including_repeats() {
+        let line = format!("{JWT} x {JWT} token={JWT}");
+        assert_eq!(tokens(&line), vec![JWT; 3]);
+    }
+
+    #[test]
+    fn pretty_printed_headers_and_none_tokens() {
+        let pretty = URL_SAFE_NO_PAD.encode_to_string("{\n  \"alg\": \"HS256\"\n}");
+        assert!(pretty.starts_with("ew"));
+        let t = format!("{pretty}.e30.");
+        assert_eq!(tokens(&format!("x {t} y")), vec![t.clone()]);
+        let spaced = URL_SAFE_NO_PAD.encode_to_string("{ \"alg\":\"none\"}");
+        let t = format!("{spaced}.e30.");
+        assert_eq!(tokens(&format!("[{t}]")), vec![t]);
+    }
+
+    #[test]
+    fn carrier_tokens_need_not_be_json() {
+        assert_eq!(tokens("token=abc.def.ghi&x"), vec!["abc.def.ghi"]);
+        assert_eq!(tokens("Bearer aaaa.bbbb.cccc.dddd.eeee"), vec!["aaaa.bbbb.cccc.dddd.eeee"]);
+        // Without a carrier the same text is not a token.
+        assert!(tokens("see abc.def.ghi").is_empty());
+    }
+
+    #[test]
+    fn not_tokens() {
+        for hay in [
+            "eyes.example.com",          // header does not open an object
+            "key eyJhbGciOiJIUzI1NiJ9",  // no dots
+            "eyJhbGciOiJIUzI1NiJ9.e30",  // two segments
+            "a.eyJhbGciOiJIUzI1NiJ9.e30.x", // inside a longer run
+            "refresh_token=abc.def.ghi", // not a carrier name
+            "token=.def.ghi",            // empty header
+            "xbearer abc.def.ghi",
+            "eyJhbGciOiJIUzI1NiJ9.a.b.c", // four segments
+        ] {
+            assert!(tokens(hay).is_empty(), "{hay}");
+        }
+    }
+
+    #[test]
+    fn trailing_full_stop_and_lone_bytes() {
+        assert_eq!(tokens(&format!("it was {JWT}.")), vec![JWT]);
+        let none = "eyJhbGciOiJub25lIn0.e30.";
+        assert_eq!(tokens(&format!("x {none} y")), vec![none]);
+        assert_eq!(tokens(&format!("x {none}. y")), vec![none]);
+        for hay in ["e", "ey", "Bearer", "Bearer ", "token=", "\"token\"", "\"token\":"] {
+            assert!(tokens(hay).is_empty());
+        }
+    }
+
+    #[test]
+    fn non_utf8_around_tokens() {
+        let mut hay = b"\xff\xfe Bearer ".to_vec();
+        hay.extend_from_slice(JWT.as_bytes());
+        hay.extend_from_slice(b"\xc3\x28");
+        let mut out = Vec::new();
+        Finder::new().find_all(&hay, &mut out);
+        assert_eq!(&hay[out[0].start..out[0].end], JWT.as_bytes());
+    }
+}

@@ -1,0 +1,638 @@
+//! A strict, allocation-free JSON reader for JOSE headers and JWT claims.
+//!
+//! A general JSON library builds values we never look at. The verdict needs
+//! only a handful of top-level members, but it needs the whole text to be
+//! strictly valid: RFC 8259 grammar, UTF-8, no lone surrogates, bounded
+//! nesting, and no duplicate member names in any object (RFC 7515 §5.2 lets
+//! a parser reject them, and accepting them invites parser-differential
+//! attacks where two libraries read different claims from one token).
+//!
+//! [`Reader::read_object`] validates a document whose top level is an object
+//! and hands each top-level member to a callback as a borrowed [`Value`].
+//! Its scratch space lives in the [`Reader`], so a worker that keeps one
+//! reader allocates nothing per token once warmed up.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// Objects and arrays nested deeper than this are rejected.
+pub const MAX_DEPTH: usize = 64;
+
+/// Objects with more members than this are checked for duplicates by
+/// sorting; smaller ones by comparing each pair, which is faster there.
+const PAIRWISE_LIMIT: usize = 16;
+
+/// Why a text is not acceptable JSON for us.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonError {
+    /// The top level is valid JSON but not an object.
+    NotAnObject,
+    /// The grammar is broken at this byte offset.
+    Syntax(usize),
+    /// A string holds invalid UTF-8, a control character or a lone
+    /// surrogate escape.
+    BadString(usize),
+    /// An object repeats a member name.
+    DuplicateMember,
+    /// Nesting deeper than [`MAX_DEPTH`].
+    TooDeep,
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JsonError::NotAnObject => f.write_str("not a JSON object"),
+            JsonError::Syntax(at) => write!(f, "invalid JSON at byte {at}"),
+            JsonError::BadString(at) => write!(f, "invalid JSON string at byte {at}"),
+            JsonError::DuplicateMember => f.write_str("duplicate member name"),
+            JsonError::TooDeep => write!(f, "nested deeper than {MAX_DEPTH}"),
+        }
+    }
+}
+
+/// The JSON type of a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `{…}`
+    Object,
+    /// `[…]`
+    Array,
+    /// `"…"`
+    String,
+    /// A number.
+    Number,
+    /// `true` or `false`.
+    Bool,
+    /// `null`.
+    Null,
+}
+
+/// A validated value, borrowed from the document.
+#[derive(Clone, Copy, Debug)]
+pub struct Value<'a> {
+    /// Its JSON type.
+    pub kind: Kind,
+    /// Its exact text; for strings, the content between the quotes, still
+    /// escaped.
+    pub raw: &'a [u8],
+    /// For strings: whether the content has escapes to undo.
+    escaped: bool,
+}
+
+impl<'a> Value<'a> {
+    /// The string's content with escapes undone, or `None` if not a string.
+    /// Borrows when the text has no escapes.
+    pub fn as_str(&self) -> Option<Cow<'a, str>> {
+        if self.kind != Kind::String {
+            return None;
+        }
+        if !self.escaped {
+            // The reader validated the content as UTF-8.
+            return std::str::from_utf8(self.raw).ok().map(Cow::Borrowed);
+        }
+        let mut out = Vec::with_capacity(self.raw.len());
+        unescape(self.raw, &mut out).ok()?;
+        String::from_utf8(out).ok().map(Cow::Owned)
+    }
+
+    /// The number's value, or `None` if not a number. Huge magnitudes
+    /// become infinities, so comparisons never overflow.
+    pub fn as_f64(&self) -> Option<f64> {
+        if self.kind != Kind::Number {
+            return None;
+        }
+        std::str::from_utf8(self.raw).ok()?.parse().ok()
+    }
+
+    /// For an array: its elements, each a borrowed value. Empty for any
+    /// other kind.
+    pub fn elements(&self) -> Elements<'a> {
+        let inner = match self.kind {
+            Kind::Array => &self.raw[1..self.raw.len() - 1],
+            _ => &[],
+        };
+        Elements { text: inner, pos: 0 }
+    }
+}
+
+/// The elements of an already validated array, see [`Value::elements`].
+pub struct Elements<'a> {
+    text: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Iterator for Elements<'a> {
+    type Item = Value<'a>;
+
+    fn next(&mut self) -> Option<Value<'a>> {
+        let mut scratch = Scratch::default();
+        let mut parser = Parser { text: self.text, pos: self.pos, scratch: &mut scratch };
+        parser.skip_ws();
+        if parser.pos >= self.text.len() {
+            return None;
+        }
+        if self.text[parser.pos] == b',' {
+            parser.pos += 1;
+        }
+        // The array was validated, so this cannot fail; stop if it does.
+        let value = parser.value(1).ok()?;
+        self.pos = parser.pos;
+        Some(value)
+    }
+}
+
+/// Member names of the objects currently open, kept to find duplicates.
+#[derive(Default)]
+struct Scratch {
+    /// Unescaped copies of names that had escapes.
+    unescaped: Vec<u8>,
+    /// One entry per name of every open object.
+    names: Vec<NameRef>,
+}
+
+/// Where a member name's bytes are: in the text, or in `Scratch::unescaped`.
+#[derive(Clone, Copy)]
+struct NameRef {
+    start: u32,
+    end: u32,
+    in_scratch: bool,
+}
+
+/// A reusable strict reader; keep one per worker.
+#[derive(Default)]
+pub struct Reader {
+    scratch: Scratch,
+}
+
+impl Reader {
+    /// A reader with empty scratch space.
+    pub fn new() -> Reader {
+        Reader::default()
+    }
+
+    /// Validates `text` as a JSON object and calls `member(name, value)` for
+    /// each top-level member in order. Names are passed unescaped.
+    ///
+    /// On error the callback may already have seen some members; callers
+    /// discard what they collected.
+    pub fn read_object<'a, F>(&mut self, text: &'a [u8], mut member: F) -> Result<(), JsonError>
+    where
+        F: FnMut(&[u8], Value<'a>),
+    {
+        self.scratch.unescaped.clear();
+        self.scratch.names.clear();
+        let mut parser = Parser { text, pos: 0, scratch: &mut self.scratch };
+
+        parser.skip_ws();
+        if parser.peek() != Some(b'{') {
+            // Distinguish "valid but not an object" for a clearer reason.
+            return match parser.value(0) {
+                Ok(_) if parser.at_end_after_ws() => Err(JsonError::NotAnObject),
+                Ok(_) => Err(JsonError::Syntax(parser.pos)),
+                Err(e) => Err(e),
+            };
+        }
+        parser.object(0, Some(&mut member))?;
+        if !parser.at_end_after_ws() {
+            return Err(JsonError::Syntax(parser.pos));
+        }
+        Ok(())
+    }
+}
+
+type MemberFn<'f, 'a> = &'f mut dyn FnMut(&[u8], Value<'a>);
+
+struct Parser<'a, 's> {
+    text: &'a [u8],
+    pos: usize,
+    scratch: &'s mut Scratch,
+}
+
+impl<'a> Parser<'a, '_> {
+    fn peek(&self) -> Option<u8> {
+        self.text.get(self.pos).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn at_end_after_ws(&mut self) -> bool {
+        self.skip_ws();
+        self.pos == self.text.len()
+    }
+
+    fn expect(&mut self, byte: u8) -> Result<(), JsonError> {
+        self.skip_ws();
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(JsonError::Syntax(self.pos))
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value<'a>, JsonError> {
+        self.skip_ws();
+        let start = self.pos;
+        let kind = match self.peek() {
+            Some(b'{') => {
+                self.object(depth, None)?;
+                Kind::Object
+            }
+            Some(b'[') => {
+                self.array(depth)?;
+                Kind::Array
+            }
+            Some(b'"') => {
+                let (raw, escaped) = self.string()?;
+                return Ok(Value { kind: Kind::String, raw, escaped });
+            }
+            Some(b't') => self.literal(b"true", Kind::Bool)?,
+            Some(b'f') => self.literal(b"false", Kind::Bool)?,
+            Some(b'n') => self.literal(b"null", Kind::Null)?,
+            Some(b'-' | b'0'..=b'9') => self.number()?,
+            _ => return Err(JsonError::Syntax(self.pos)),
+        };
+        Ok(Value { kind, raw: &self.text[start..self.pos], escaped: false })
+    }
+
+    fn literal(&mut self, word: &[u8], kind: Kind) -> Result<Kind, JsonError> {
+        if self.text[self.pos..].starts_with(word) {
+            self.pos += word.len();
+            Ok(kind)
+        } else {
+            Err(JsonError::Syntax(self.pos))
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
+    fn number(&mut self) -> Result<Kind, JsonError> {
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(JsonError::Syntax(self.pos)),
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return Err(JsonError::Syntax(self.pos));
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return Err(JsonError::Syntax(self.pos));
+            }
+        }
+        Ok(Kind::Number)
+    }
+
+    /// Reads a string at `"`; returns its raw content and whether it has
+    /// escapes. Checks control characters, escapes, surrogates and UTF-8.
+    fn string(&mut self) -> Result<(&'a [u8], bool), JsonError> {
+        let open = self.pos;
+        self.pos += 1;
+        let start = self.pos;
+        let mut escaped = false;
+        loop {
+            // Jump to the next byte that needs a decision.
+            let rest = &self.text[self.pos..];
+            let Some(hit) = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20) else {
+                return Err(JsonError::Syntax(self.text.len()));
+            };
+            self.pos += hit;
+            match self.text[self.pos] {
+                b'"' => break,
+                b'\\' => {
+                    escaped = true;
+                    self.escape()?;
+                }
+                _ => return Err(JsonError::BadString(self.pos)),
+            }
+        }
+        let raw = &self.text[start..self.pos];
+        self.pos += 1;
+        if std::str::from_utf8(raw).is_err() {
+            return Err(JsonError::BadString(open));
+        }
+        Ok((raw, escaped))
+    }
+
+    /// Validates one escape at `\`, including surrogate pairing.
+    fn escape(&mut self) -> Result<(), JsonError> {
+        let at = self.pos;
+        match self.text.get(self.pos + 1) {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
+                self.pos += 2;
+                Ok(())
+            }
+            Some(b'u') => {
+                let unit = hex4(self.text, self.pos + 2).ok_or(JsonError::BadString(at))?;
+                self.pos += 6;
+                match unit {
+                    0xD800..=0xDBFF => {
+                        // A high surrogate must be followed by a low one.
+                        let low = match self.text.get(self.pos..self.pos + 2) {
+                            Some(b"\\u") => hex4(self.text, self.pos + 2),
+                            _ => None,
+                        };
+                        match low {
+                            Some(0xDC00..=0xDFFF) => {
+                                self.pos += 6;
+                                Ok(())
+                            }
+                            _ => Err(JsonError::BadString(at)),
+                        }
+                    }
+                    0xDC00..=0xDFFF => Err(JsonError::BadString(at)),
+                    _ => Ok(()),
+                }
+            }
+            _ => Err(JsonError::BadString(at)),
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Result<(), JsonError> {
+        if depth >= MAX_DEPTH {
+            return Err(JsonError::TooDeep);
+        }
+        self.pos += 1;
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            self.value(depth + 1)?;
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(JsonError::Syntax(self.pos)),
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize, mut member: Option<MemberFn<'_, 'a>>) -> Result<(), JsonError> {
+        if depth >= MAX_DEPTH {
+            return Err(JsonError::TooDeep);
+        }
+        self.pos += 1;
+        let first_name = self.scratch.names.len();
+        let first_byte = self.scratch.unescaped.len();
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            // name
+            self.skip_ws();
+            if self.peek() != Some(b'"') {
+                return Err(JsonError::Syntax(self.pos));
+            }
+            let (raw, escaped) = self.string()?;
+            let name = self.remember_name(raw, escaped)?;
+
+            // value
+            self.expect(b':')?;
+            let value = self.value(depth + 1)?;
+            if let Some(member) = member.as_mut() {
+                member(self.name_bytes(name), value);
+            }
+
+            // separator
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    break;
+                }
+                _ => return Err(JsonError::Syntax(self.pos)),
+            }
+        }
+        let dup = self.has_duplicates(first_name);
+        self.scratch.names.truncate(first_name);
+        self.scratch.unescaped.truncate(first_byte);
+        if dup {
+            return Err(JsonError::DuplicateMember);
+        }
+        Ok(())
+    }
+
+    fn remember_name(&mut self, raw: &'a [u8], escaped: bool) -> Result<NameRef, JsonError> {
+        let name = if escaped {
+            let start = self.scratch.unescaped.len();
+            unescape(raw, &mut self.scratch.unescaped).map_err(|_| JsonError::BadString(self.pos))?;
+            NameRef { start: start as u32, end: self.scratch.unescaped.len() as u32, in_scratch: true }
+        } else {
+            let start = raw.as_ptr() as usize - self.text.as_ptr() as usize;
+            NameRef { start: start as u32, end: (start + raw.len()) as u32, in_scratch: false }
+        };
+        self.scratch.names.push(name);
+        Ok(name)
+    }
+
+    fn name_bytes(&self, name: NameRef) -> &[u8] {
+        name_bytes(self.text, self.scratch, name)
+    }
+
+    fn has_duplicates(&mut self, first: usize) -> bool {
+        let text = self.text;
+        let scratch = &mut *self.scratch;
+        let count = scratch.names.len() - first;
+        if count <= PAIRWISE_LIMIT {
+            let names = &scratch.names[first..];
+            for (i, a) in names.iter().enumerate() {
+                let a = name_bytes(text, scratch, *a);
+                if names[i + 1..].iter().any(|b| name_bytes(text, scratch, *b) == a) {
+                    return true;
+                }
+            }
+            return false;
+        }
+        let mut names = scratch.names.split_off(first);
+        names.sort_unstable_by(|a, b| {
+            name_bytes(text, scratch, *a).cmp(name_bytes(text, scratch, *b))
+        });
+        let dup = names
+            .windows(2)
+            .any(|w| name_bytes(text, scratch, w[0]) == name_bytes(text, scratch, w[1]));
+        scratch.names.extend_from_slice(&names);
+        dup
+    }
+}
+
+fn name_bytes<'t>(text: &'t [u8], scratch: &'t Scratch, name: NameRef) -> &'t [u8] {
+    let range = name.start as usize..name.end as usize;
+    if name.in_scratch {
+        &scratch.unescaped[range]
+    } else {
+        &text[range]
+    }
+}
+
+/// Four hex digits at `at`, as a UTF-16 code unit.
+fn hex4(text: &[u8], at: usize) -> Option<u32> {
+    let digits = text.get(at..at + 4)?;
+    let mut unit = 0;
+    for &d in digits {
+        unit = unit * 16 + (d as char).to_digit(16)?;
+    }
+    Some(unit)
+}
+
+/// Undoes the escapes of validated string content, appending UTF-8 to `out`.
+fn unescape(raw: &[u8], out: &mut Vec<u8>) -> Result<(), ()> {
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        if b != b'\\' {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let simple = match raw.get(i + 1).ok_or(())? {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => 0,
+            _ => return Err(()),
+        };
+        if simple != 0 {
+            out.push(simple);
+            i += 2;
+            continue;
+        }
+        let unit = hex4(raw, i + 2).ok_or(())?;
+        i += 6;
+        let code = if (0xD800..=0xDBFF).contains(&unit) {
+            let low = hex4(raw, i + 2).ok_or(())?;
+            i += 6;
+            0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+        } else {
+            unit
+        };
+        let ch = char::from_u32(code).ok_or(())?;
+        let mut buf = [0; 4];
+        out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members(text: &str) -> Result<Vec<(String, Kind, String)>, JsonError> {
+        let mut out = Vec::new();
+        Reader::new().read_object(text.as_bytes(), |name, value| {
+            out.push((
+                String::from_utf8(name.to_vec()).unwrap(),
+                value.kind,
+                String::from_utf8(value.raw.to_vec()).unwrap(),
+            ))
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn reads_top_level_members() {
+        let got = members(r#" {"alg":"HS256", "n":-1.5e3, "o":{"a":[1,2]}, "b":true} "#).unwrap();
+        assert_eq!(got.len(), 4);
+        assert_eq!(got[0], ("alg".into(), Kind::String, "HS256".into()));
+        assert_eq!(got[1], ("n".into(), Kind::Number, "-1.5e3".into()));
+        assert_eq!(got[2], ("o".into(), Kind::Object, r#"{"a":[1,2]}"#.into()));
+        assert_eq!(got[3].1, Kind::Bool);
+    }
+
+    #[test]
+    fn rejects_duplicates_at_any_depth_and_after_unescaping() {
+        assert_eq!(members(r#"{"a":1,"a":2}"#), Err(JsonError::DuplicateMember));
+        assert_eq!(members(r#"{"exp":1,"e\u0078p":2}"#), Err(JsonError::DuplicateMember));
+        assert_eq!(members(r#"{"o":{"x":1,"x":1}}"#), Err(JsonError::DuplicateMember));
+        // Same name in sibling objects is fine.
+        assert!(members(r#"{"a":{"x":1},"b":{"x":1}}"#).is_ok());
+        // The sorted path for large objects.
+        let many: Vec<String> = (0..40).map(|i| format!("\"k{i}\":{i}")).collect();
+        assert!(members(&format!("{{{}}}", many.join(","))).is_ok());
+        let dup = format!("{{{},\"k7\":0}}", many.join(","));
+        assert_eq!(members(&dup), Err(JsonError::DuplicateMember));
+    }
+
+    #[test]
+    fn rejects_bad_grammar() {
+        for bad in [
+            "", "{", "{}x", r#"{"a"}"#, r#"{"a":}"#, r#"{"a":1,}"#, r#"{a:1}"#, r#"{"a":01}"#,
+            r#"{"a":1.}"#, r#"{"a":.5}"#, r#"{"a":1e}"#, r#"{"a":tru}"#, r#"{"a":[1,]}"#,
+            r#"{"a":"x"#, "{'a':1}", r#"{"a":+1}"#, r#"{"a":NaN}"#,
+        ] {
+            assert!(members(bad).is_err(), "accepted {bad:?}");
+        }
+        assert_eq!(members("[1]"), Err(JsonError::NotAnObject));
+        assert_eq!(members("\"s\""), Err(JsonError::NotAnObject));
+    }
+
+    #[test]
+    fn rejects_bad_strings() {
+        assert!(matches!(members("{\"a\":\"x\ty\"}"), Err(JsonError::BadString(_))));
+        assert!(matches!(members(r#"{"a":"\ud800"}"#), Err(JsonError::BadString(_))));
+        assert!(matches!(members(r#"{"a":"\udc00\ud800"}"#), Err(JsonError::BadString(_))));
+        assert!(matches!(members(r#"{"a":"\x"}"#), Err(JsonError::BadString(_))));
+        let mut r = Reader::new();
+        assert!(r.read_object(b"{\"a\":\"\xff\"}", |_, _| {}).is_err());
+        assert!(members(r#"{"a":"\ud83d\ude00 ok"}"#).is_ok());
+    }
+
+    #[test]
+    fn limits_depth() {
+        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert_eq!(members(&deep), Err(JsonError::TooDeep));
+        let ok = format!("{{\"a\":{}1{}}}", "[".repeat(10), "]".repeat(10));
+        assert!(members(&ok).is_ok());
+    }
+
+    #[test]
+    fn values_convert() {
+        let mut got = Vec::new();
+        let text = br#"{"s":"a\"b\u00e9","n":1e400,"arr":["x", "y\n"],"m":-3}"#;
+        Reader::new()
+            .read_object(text, |name, v| got.push((name.to_vec(), v)))
+            .unwrap();
+        assert_eq!(got[0].1.as_str().unwrap(), "a\"bé");
+        assert_eq!(got[1].1.as_f64(), Some(f64::INFINITY));
+        let items: Vec<String> =
+            got[2].1.elements().map(|v| v.as_str().unwrap().into_owned()).collect();
+        assert_eq!(items, ["x", "y\n"]);
+        assert_eq!(got[3].1.as_f64(), Some(-3.0));
+        assert_eq!(got[3].1.as_str(), None);
+    }
+}

@@ -1,0 +1,349 @@
+//! The aggregate report: a monoid.
+//!
+//! Each worker folds its occurrences into its own [`Report`]; reports merge
+//! with [`Report::merge`], which is associative and commutative on every
+//! count, so chunks, files, threads and runs combine into the report of one
+//! run over everything. Renderers turn a finished report into text or JSON.
+
+pub mod occurrences;
+pub mod text;
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::cache::CacheStats;
+use crate::find::Carrier;
+use crate::verdict::Verdict;
+use crate::verify::Checked;
+
+/// The version of the JSON report schema (see `docs/report-schema.md`).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A breakdown map holds at most this many keys; the rest are counted
+/// under [`OTHER`], so hostile logs with a fresh `kid` per token cannot
+/// grow the report without bound.
+pub const MAX_KEYS: usize = 1000;
+
+/// The key that collects what [`MAX_KEYS`] leaves out.
+pub const OTHER: &str = "(other)";
+
+/// The key for tokens that lack the field.
+pub const NONE: &str = "(none)";
+
+/// Breakdown keys are cut to this many characters.
+const MAX_KEY_CHARS: usize = 120;
+
+/// Occurrence counts per verdict.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VerdictCounts(pub [u64; Verdict::ALL.len()]);
+
+impl VerdictCounts {
+    /// Adds one occurrence of `verdict`.
+    pub fn add(&mut self, verdict: Verdict) {
+        self.0[verdict.index()] += 1;
+    }
+
+    /// The count of `verdict`.
+    pub fn of(&self, verdict: Verdict) -> u64 {
+        self.0[verdict.index()]
+    }
+
+    /// Every occurrence counted.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// Adds another set of counts.
+    pub fn merge(&mut self, other: &VerdictCounts) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a += b;
+        }
+    }
+}
+
+impl Serialize for VerdictCounts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(Verdict::ALL.len()))?;
+        for verdict in Verdict::ALL {
+            map.serialize_entry(verdict.name(), &self.of(verdict))?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for VerdictCounts {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = BTreeMap::<String, u64>::deserialize(d)?;
+        let mut counts = VerdictCounts::default();
+        for (name, n) in map {
+            let verdict = Verdict::from_name(&name)
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown verdict {name:?}")))?;
+            counts.0[verdict.index()] = n;
+        }
+        Ok(counts)
+    }
+}
+
+/// What was read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Inputs opened and read (fully or up to an error).
+    pub files: u64,
+    /// Lines read.
+    pub lines: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Token occurrences found.
+    pub tokens: u64,
+    /// Distinct tokens among them.
+    pub distinct_tokens: u64,
+}
+
+/// Which evaluation time judged the occurrences whose verdict depended on
+/// the clock.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeSources {
+    /// Judged at the request time found on their line.
+    pub request_time: u64,
+    /// Judged at the fallback time (`--at`, or the scan's start).
+    pub fallback: u64,
+}
+
+/// An input that could not be read, or not completely.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputError {
+    /// The path, or `-` for standard input.
+    pub file: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// The settings that shaped the verdicts, so a report can be read alone.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// The time rule: `request_time_else_scan_start` or `fixed`.
+    pub time_rule: String,
+    /// The fallback or fixed evaluation time, RFC 3339.
+    pub at: String,
+    /// Leeway in seconds.
+    pub leeway_secs: f64,
+    /// `--issuer` values.
+    pub issuers: Vec<String>,
+    /// `--audience` values.
+    pub audiences: Vec<String>,
+    /// Accepted algorithms.
+    pub algs: Vec<String>,
+    /// The keys loaded, as `id (family: algs) from origin`.
+    pub keys: Vec<String>,
+}
+
+/// Cache counters, as in the JSON report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheReport {
+    /// Lookups answered from the cache.
+    pub hits: u64,
+    /// Lookups that checked a token.
+    pub misses: u64,
+    /// Entries dropped to stay within `--cache-mib`.
+    pub evictions: u64,
+}
+
+impl From<CacheStats> for CacheReport {
+    fn from(s: CacheStats) -> CacheReport {
+        CacheReport { hits: s.hits, misses: s.misses, evictions: s.evictions }
+    }
+}
+
+/// The aggregate of a scan.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The settings of the run.
+    pub settings: Settings,
+    /// What was read.
+    pub totals: Totals,
+    /// Occurrences per verdict.
+    pub verdicts: VerdictCounts,
+    /// Occurrences per verdict, by header `alg`.
+    pub by_alg: BTreeMap<String, VerdictCounts>,
+    /// Occurrences per verdict, by header `kid`.
+    pub by_kid: BTreeMap<String, VerdictCounts>,
+    /// Occurrences per verdict, by `iss`.
+    pub by_issuer: BTreeMap<String, VerdictCounts>,
+    /// Occurrences by how they were found.
+    pub carriers: BTreeMap<String, u64>,
+    /// Evaluation times used.
+    pub time_sources: TimeSources,
+    /// Distinct-token cache counters.
+    pub cache: CacheReport,
+    /// Inputs that could not be read fully.
+    pub errors: Vec<InputError>,
+    /// Wall-clock seconds the scan took.
+    pub duration_secs: f64,
+    /// Fingerprints of the distinct tokens, for exact merging in memory.
+    #[serde(skip)]
+    distinct: HashSet<[u8; 32]>,
+}
+
+impl Report {
+    /// An empty report.
+    pub fn new() -> Report {
+        Report { schema_version: SCHEMA_VERSION, ..Report::default() }
+    }
+
+    /// Folds in one occurrence of a checked token.
+    pub fn add(&mut self, checked: &Checked, verdict: Verdict, carrier: Carrier) {
+        self.totals.tokens += 1;
+        self.verdicts.add(verdict);
+        if self.distinct.insert(checked.fingerprint) {
+            self.totals.distinct_tokens = self.distinct.len() as u64;
+        }
+        bump(&mut self.by_alg, checked.alg.as_deref(), verdict);
+        bump(&mut self.by_kid, checked.kid.as_deref(), verdict);
+        bump(&mut self.by_issuer, checked.claims.iss.as_deref(), verdict);
+        *self.carriers.entry(carrier.name().to_string()).or_default() += 1;
+    }
+
+    /// Merges another report into this one. Counts add; distinct tokens
+    /// are a set union; settings are kept from `self` unless empty.
+    pub fn merge(&mut self, other: Report) {
+        let t = &mut self.totals;
+        t.files += other.totals.files;
+        t.lines += other.totals.lines;
+        t.bytes += other.totals.bytes;
+        t.tokens += other.totals.tokens;
+        self.verdicts.merge(&other.verdicts);
+        for (mine, theirs) in [
+            (&mut self.by_alg, other.by_alg),
+            (&mut self.by_kid, other.by_kid),
+            (&mut self.by_issuer, other.by_issuer),
+        ] {
+            for (key, counts) in theirs {
+                merge_key(mine, key, &counts);
+            }
+        }
+        for (key, n) in other.carriers {
+            *self.carriers.entry(key).or_default() += n;
+        }
+        self.time_sources.request_time += other.time_sources.request_time;
+        self.time_sources.fallback += other.time_sources.fallback;
+        self.cache.hits += other.cache.hits;
+        self.cache.misses += other.cache.misses;
+        self.cache.evictions += other.cache.evictions;
+        self.errors.extend(other.errors);
+        if self.distinct.is_empty() {
+            self.distinct = other.distinct;
+        } else {
+            self.distinct.extend(other.distinct);
+        }
+        self.totals.distinct_tokens = self.distinct.len() as u64;
+        if self.settings == Settings::default() {
+            self.settings = other.settings;
+        }
+        self.duration_secs = self.duration_secs.max(other.duration_secs);
+    }
+
+    /// Whether any occurrence is not valid.
+    pub fn any_invalid(&self) -> bool {
+        self.verdicts.total() > self.verdicts.of(Verdict::Valid)
+    }
+}
+
+/// Adds one occurrence under `key` (or [`NONE`]), respecting [`MAX_KEYS`].
+fn bump(map: &mut BTreeMap<String, VerdictCounts>, key: Option<&str>, verdict: Verdict) {
+    let key = key.unwrap_or(NONE);
+    if let Some(counts) = map.get_mut(key) {
+        counts.add(verdict);
+        return;
+    }
+    let mut counts = VerdictCounts::default();
+    counts.add(verdict);
+    merge_key(map, clean_key(key), &counts);
+}
+
+fn merge_key(map: &mut BTreeMap<String, VerdictCounts>, key: String, counts: &VerdictCounts) {
+    let key = if map.len() >= MAX_KEYS && !map.contains_key(&key) { OTHER.to_string() } else { key };
+    map.entry(key).or_default().merge(counts);
+}
+
+/// A breakdown key: control characters replaced, cut to a bounded length.
+fn clean_key(key: &str) -> String {
+    let mut out: String = key
+        .chars()
+        .take(MAX_KEY_CHARS)
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect();
+    if key.chars().count() > MAX_KEY_CHARS {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::judge::Policy;
+    use crate::keys::Keyring;
+    use crate::token::Scratch;
+
+    fn checked(token: &str) -> Checked {
+        crate::verify::check(token.as_bytes(), &Keyring::new(), &Policy::default(), &mut Scratch::new())
+    }
+
+    fn report_of(items: &[(&str, Verdict)]) -> Report {
+        let mut r = Report::new();
+        for (token, verdict) in items {
+            r.add(&checked(token), *verdict, Carrier::Bare);
+        }
+        r
+    }
+
+    #[test]
+    fn merge_equals_one_report() {
+        let items = [
+            ("eyJhbGciOiJIUzI1NiJ9.e30.", Verdict::UnknownKey),
+            ("eyJhbGciOiJub25lIn0.e30.", Verdict::AlgNone),
+            ("eyJhbGciOiJIUzI1NiJ9.e30.", Verdict::UnknownKey),
+            ("x.y.z", Verdict::Malformed),
+        ];
+        let whole = report_of(&items);
+        let mut a = report_of(&items[..1]);
+        a.merge(report_of(&items[1..3]));
+        a.merge(report_of(&items[3..]));
+        let mut b = report_of(&items[3..]);
+        b.merge(report_of(&items[..2]));
+        b.merge(report_of(&items[2..3]));
+        assert_eq!(a, whole);
+        assert_eq!(b, whole);
+        assert_eq!(whole.totals.tokens, 4);
+        assert_eq!(whole.totals.distinct_tokens, 3);
+        assert_eq!(whole.by_alg["HS256"].of(Verdict::UnknownKey), 2);
+        assert_eq!(whole.by_alg[NONE].of(Verdict::Malformed), 1);
+        assert!(whole.any_invalid());
+    }
+
+    #[test]
+    fn breakdowns_are_bounded_and_clean() {
+        let mut map = BTreeMap::new();
+        for i in 0..MAX_KEYS + 10 {
+            bump(&mut map, Some(&format!("kid-{i}")), Verdict::Valid);
+        }
+        assert_eq!(map.len(), MAX_KEYS + 1);
+        assert_eq!(map[OTHER].total(), 10);
+        assert_eq!(clean_key("a\nb"), "a\u{FFFD}b");
+        assert!(clean_key(&"x".repeat(500)).chars().count() <= MAX_KEY_CHARS + 1);
+    }
+
+    #[test]
+    fn verdict_counts_json_round_trip() {
+        let mut counts = VerdictCounts::default();
+        counts.add(Verdict::Expired);
+        let text = serde_json::to_string(&counts).unwrap();
+        assert!(text.contains("\"expired\":1"));
+        assert_eq!(serde_json::from_str::<VerdictCounts>(&text).unwrap(), counts);
+        assert!(serde_json::from_str::<VerdictCounts>(r#"{"bogus":1}"#).is_err());
+    }
+}

@@ -1,0 +1,567 @@
+//! The scan: inputs in, one verdict per occurrence and a report out.
+//!
+//! Each input is cut into line-aligned chunks ([`crate::chunk`]); a batch
+//! of chunks runs on the rayon pool, each worker finding tokens, checking
+//! each distinct token once through its own [`TokenCache`], judging every
+//! occurrence at its own evaluation time and folding it into a per-chunk
+//! [`Report`]. Batch results are then taken in input order: line numbers
+//! are made absolute, occurrences go to the [`Sink`] in file order, and the
+//! chunk reports merge into the run's report.
+//!
+//! Mapped files and streams share this path; streams are read in blocks
+//! the size of a batch, cut at the last newline, so memory stays bounded
+//! whatever the input's size.
+
+use std::io::{self, Read};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::cache::TokenCache;
+use crate::chunk;
+use crate::find::{Carrier, Found, Finder};
+use crate::judge::{Policy, TimeOutcome};
+use crate::keys::Keyring;
+use crate::report::{InputError, Report, Settings};
+use crate::source::{self, Input, MmapChoice, Opened};
+use crate::time;
+use crate::token;
+use crate::verdict::Verdict;
+use crate::verify::{self, Checked};
+
+/// How each occurrence's evaluation time is chosen.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TimeRule {
+    /// The request time on the occurrence's line, else this time (the
+    /// scan's start, read once).
+    RequestTimeElse(f64),
+    /// This time for every occurrence (`--at`).
+    Fixed(f64),
+}
+
+impl TimeRule {
+    fn describe(self) -> (&'static str, f64) {
+        match self {
+            TimeRule::RequestTimeElse(t) => ("request_time_else_scan_start", t),
+            TimeRule::Fixed(t) => ("fixed", t),
+        }
+    }
+}
+
+/// Everything a scan needs; built once, shared by workers.
+pub struct ScanConfig {
+    /// The keys tokens are verified with.
+    pub keyring: Keyring,
+    /// Leeway, issuers, audiences, algorithms.
+    pub policy: Policy,
+    /// How evaluation times are chosen.
+    pub time_rule: TimeRule,
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+    /// Whether to map files.
+    pub mmap: MmapChoice,
+    /// Target chunk size in bytes.
+    pub chunk_bytes: usize,
+    /// Distinct-token cache budget for all workers, in bytes.
+    pub cache_bytes: usize,
+    /// Whether occurrences carry the raw token text (`--show-tokens`).
+    pub keep_token_text: bool,
+}
+
+impl ScanConfig {
+    /// A configuration with defaults around the given keys and policy.
+    pub fn new(keyring: Keyring, policy: Policy, time_rule: TimeRule) -> ScanConfig {
+        ScanConfig {
+            keyring,
+            policy,
+            time_rule,
+            threads: 0,
+            mmap: MmapChoice::Auto,
+            chunk_bytes: chunk::DEFAULT_CHUNK,
+            cache_bytes: crate::cache::DEFAULT_CACHE_MIB << 20,
+            keep_token_text: false,
+        }
+    }
+}
+
+/// One token occurrence with its verdict.
+#[derive(Clone, Debug)]
+pub struct Occurrence {
+    /// The input's label.
+    pub file: Arc<str>,
+    /// 1-based line number.
+    pub line: u64,
+    /// Byte offset of the token within its line.
+    pub offset: u64,
+    /// How the token was found.
+    pub carrier: Carrier,
+    /// The distinct token's check.
+    pub checked: Arc<Checked>,
+    /// This occurrence's verdict.
+    pub verdict: Verdict,
+    /// How the time claims fared at `at`.
+    pub time: TimeOutcome,
+    /// The evaluation time, if the verdict depended on it.
+    pub at: Option<f64>,
+    /// The raw token, only with [`ScanConfig::keep_token_text`].
+    pub token: Option<Box<str>>,
+}
+
+/// Receives occurrences in input order.
+pub trait Sink {
+    /// Called once per occurrence, in file and line order.
+    fn occurrence(&mut self, occurrence: &Occurrence) -> io::Result<()>;
+}
+
+/// A failure that stops the scan (input errors do not: they are reported).
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// The worker pool could not start.
+    #[error("cannot start {threads} worker threads: {source}")]
+    Threads {
+        /// Threads asked for.
+        threads: usize,
+        /// The cause.
+        source: rayon::ThreadPoolBuildError,
+    },
+    /// Writing occurrences failed.
+    #[error("writing occurrences: {0}")]
+    Sink(#[source] io::Error),
+}
+
+/// What one worker keeps between chunks.
+struct WorkerState {
+    cache: TokenCache,
+    scratch: token::Scratch,
+    found: Vec<Found>,
+}
+
+/// The result of one chunk, with chunk-relative line numbers.
+struct ChunkResult {
+    report: Report,
+    lines: u64,
+    occurrences: Vec<Occurrence>,
+}
+
+/// A scan in progress.
+struct Engine<'c> {
+    config: &'c ScanConfig,
+    finder: Finder,
+    pool: rayon::ThreadPool,
+    workers: Vec<Mutex<WorkerState>>,
+    record: bool,
+    /// Chunks per batch: enough to keep every worker busy.
+    batch_chunks: usize,
+}
+
+/// Scans inputs, sending occurrences to `sink` (if any) in input order.
+pub fn scan(
+    inputs: &[Input],
+    config: &ScanConfig,
+    sink: Option<&mut dyn Sink>,
+) -> Result<Report, ScanError> {
+    let started = Instant::now();
+    let engine = Engine::new(config, sink.is_some())?;
+    let mut report = Report::new();
+    let mut sink = sink;
+    for input in inputs {
+        engine.scan_input(input, &mut report, &mut sink)?;
+    }
+    engine.finish(&mut report);
+    report.duration_secs = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Scans bytes already in memory as one input labelled `label`.
+pub fn scan_bytes(
+    data: &[u8],
+    label: &str,
+    config: &ScanConfig,
+    sink: Option<&mut dyn Sink>,
+) -> Result<Report, ScanError> {
+    let started = Instant::now();
+    let engine = Engine::new(config, sink.is_some())?;
+    let mut report = Report::new();
+    let mut sink = sink;
+    let file: Arc<str> = label.into();
+    report.totals.files += 1;
+    engine.scan_data(data, &file, 0, &mut report, &mut sink)?;
+    engine.finish(&mut report);
+    report.duration_secs = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+impl<'c> Engine<'c> {
+    fn new(config: &'c ScanConfig, record: bool) -> Result<Engine<'c>, ScanError> {
+        let threads = match config.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("jwtsweep-{i}"))
+            .build()
+            .map_err(|source| ScanError::Threads { threads, source })?;
+        let per_worker = config.cache_bytes / threads;
+        let workers = (0..threads)
+            .map(|_| {
+                Mutex::new(WorkerState {
+                    cache: TokenCache::new(per_worker),
+                    scratch: token::Scratch::new(),
+                    found: Vec::new(),
+                })
+            })
+            .collect();
+        log::debug!("threads: {threads}; cache: {} MiB per worker", per_worker >> 20);
+        log::debug!("chunks: {} KiB; mmap: {:?}", config.chunk_bytes >> 10, config.mmap);
+        Ok(Engine {
+            config,
+            finder: Finder::new(),
+            pool,
+            workers,
+            record,
+            batch_chunks: threads * 4,
+        })
+    }
+
+    fn scan_input(
+        &self,
+        input: &Input,
+        report: &mut Report,
+        sink: &mut Option<&mut dyn Sink>,
+    ) -> Result<(), ScanError> {
+        let file: Arc<str> = input.label().into();
+        let opened = match source::open(input, self.config.mmap) {
+            Ok(opened) => opened,
+            Err(e) => {
+                report.errors.push(InputError { file: file.to_string(), message: e.to_string() });
+                return Ok(());
+            }
+        };
+        report.totals.files += 1;
+        match opened {
+            Opened::Mapped(map) => self.scan_data(&map, &file, 0, report, sink).map(|_| ()),
+            Opened::Stream(mut reader) => self.scan_stream(&mut *reader, &file, report, sink),
+        }
+    }
+
+    /// Reads a stream in blocks cut at the last newline. A read error ends
+    /// the input: what was read is still scanned and counted, and the error
+    /// is reported with the byte offset it happened at.
+    fn scan_stream(
+        &self,
+        reader: &mut dyn Read,
+        file: &Arc<str>,
+        report: &mut Report,
+        sink: &mut Option<&mut dyn Sink>,
+    ) -> Result<(), ScanError> {
+        let mut block = self.config.chunk_bytes.max(1) * self.batch_chunks;
+        let mut buf: Vec<u8> = Vec::with_capacity(block);
+        let mut lines = 0;
+        let mut offset = 0u64;
+        loop {
+            let (eof, error) = fill(reader, &mut buf, block);
+            if let Some(e) = &error {
+                let message = format!("read error after {} bytes: {e}", offset + buf.len() as u64);
+                report.errors.push(InputError { file: file.to_string(), message });
+            }
+            if eof || error.is_some() {
+                self.scan_data(&buf, file, lines, report, sink)?;
+                return Ok(());
+            }
+            let Some(last) = memchr::memrchr(b'\n', &buf) else {
+                // One line longer than a block: read more before cutting.
+                block *= 2;
+                continue;
+            };
+            let cut = last + 1;
+            lines = self.scan_data(&buf[..cut], file, lines, report, sink)?;
+            offset += cut as u64;
+            buf.drain(..cut);
+        }
+    }
+
+    /// Scans bytes that start at a line boundary, whose first line is line
+    /// `lines_before + 1`. Returns the line count after them.
+    fn scan_data(
+        &self,
+        data: &[u8],
+        file: &Arc<str>,
+        lines_before: u64,
+        report: &mut Report,
+        sink: &mut Option<&mut dyn Sink>,
+    ) -> Result<u64, ScanError> {
+        let ranges = chunk::line_aligned(data, self.config.chunk_bytes);
+        let mut lines = lines_before;
+        report.totals.bytes += data.len() as u64;
+        for batch in ranges.chunks(self.batch_chunks) {
+            let results: Vec<ChunkResult> = self.pool.install(|| {
+                batch.par_iter().map(|range| self.scan_chunk(&data[range.clone()], file)).collect()
+            });
+            for result in results {
+                if let Some(sink) = sink.as_mut() {
+                    for mut occurrence in result.occurrences {
+                        occurrence.line += lines;
+                        sink.occurrence(&occurrence).map_err(ScanError::Sink)?;
+                    }
+                }
+                lines += result.lines;
+                report.merge(result.report);
+            }
+        }
+        report.totals.lines += lines - lines_before;
+        Ok(lines)
+    }
+
+    /// Finds, checks and judges every token in one chunk.
+    fn scan_chunk(&self, chunk: &[u8], file: &Arc<str>) -> ChunkResult {
+        let index = rayon::current_thread_index().unwrap_or(0) % self.workers.len();
+        // A worker's state is only ever used by its own thread, so the lock
+        // is uncontended; it is poisoned only if a check panicked, which
+        // would be a bug, so carry on with the state as it is.
+        let mut guard = self.workers[index].lock().unwrap_or_else(|e| e.into_inner());
+        let state = &mut *guard;
+        state.found.clear();
+        self.finder.find_all(chunk, &mut state.found);
+
+        let mut result = ChunkResult {
+            report: Report::new(),
+            lines: chunk::count_lines(chunk),
+            occurrences: Vec::new(),
+        };
+        let mut cursor = LineCursor::default();
+        let config = self.config;
+        for found in &state.found {
+            cursor.advance_to(chunk, found.start);
+            let text = &chunk[found.start..found.end];
+            let checked = state.cache.get_or_check(text, |t| {
+                verify::check(t, &config.keyring, &config.policy, &mut state.scratch)
+            });
+
+            // the evaluation time, only when the verdict depends on it
+            let at = checked.before_time.is_none().then(|| {
+                let (at, from_line) = cursor.evaluation_time(chunk, config.time_rule);
+                match from_line {
+                    true => result.report.time_sources.request_time += 1,
+                    false => result.report.time_sources.fallback += 1,
+                }
+                at
+            });
+            let (verdict, time) = match at {
+                Some(at) => config.policy.judge(&checked, at),
+                None => (config.policy.verdict(&checked, f64::NAN), TimeOutcome::Holds),
+            };
+            result.report.add(&checked, verdict, found.carrier);
+
+            if self.record {
+                result.occurrences.push(Occurrence {
+                    file: Arc::clone(file),
+                    line: cursor.line + 1,
+                    offset: (found.start - cursor.line_start) as u64,
+                    carrier: found.carrier,
+                    checked,
+                    verdict,
+                    time,
+                    at,
+                    token: config
+                        .keep_token_text
+                        .then(|| String::from_utf8_lossy(text).into_owned().into_boxed_str()),
+                });
+            }
+        }
+        result
+    }
+
+    /// Adds the run's settings and the workers' cache counters.
+    fn finish(&self, report: &mut Report) {
+        for worker in &self.workers {
+            let state = worker.lock().unwrap_or_else(|e| e.into_inner());
+            report.cache.hits += state.cache.stats.hits;
+            report.cache.misses += state.cache.stats.misses;
+            report.cache.evictions += state.cache.stats.evictions;
+        }
+        report.settings = settings(self.config);
+    }
+}
+
+/// Reads until `buf` holds `block` bytes or the stream ends. Returns
+/// whether it ended, and the error that stopped it, if any.
+fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, block: usize) -> (bool, Option<io::Error>) {
+    while buf.len() < block {
+        let len = buf.len();
+        buf.resize(block, 0);
+        match reader.read(&mut buf[len..]) {
+            Ok(0) => {
+                buf.truncate(len);
+                return (true, None);
+            }
+            Ok(n) => buf.truncate(len + n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(len),
+            Err(e) => {
+                buf.truncate(len);
+                return (false, Some(e));
+            }
+        }
+    }
+    (false, None)
+}
+
+/// Tracks the line of the current token within a chunk, and that line's
+/// request time, computed at most once per line.
+#[derive(Default)]
+struct LineCursor {
+    /// 0-based line index within the chunk.
+    line: u64,
+    /// Offset of that line's first byte.
+    line_start: usize,
+    /// Offset up to which newlines have been counted.
+    counted_to: usize,
+    /// The request time of `line`, once looked up.
+    time: Option<Option<f64>>,
+}
+
+impl LineCursor {
+    fn advance_to(&mut self, chunk: &[u8], at: usize) {
+        let skipped = &chunk[self.counted_to..at];
+        let newlines = bytecount::count(skipped, b'\n') as u64;
+        if newlines > 0 {
+            self.line += newlines;
+            // There is a newline in `skipped`, so memrchr finds one.
+            self.line_start = self.counted_to + memchr::memrchr(b'\n', skipped).map_or(0, |i| i + 1);
+            self.time = None;
+        }
+        self.counted_to = at;
+    }
+
+    /// The evaluation time for the current line, and whether it came from
+    /// the line itself.
+    fn evaluation_time(&mut self, chunk: &[u8], rule: TimeRule) -> (f64, bool) {
+        let fallback = match rule {
+            TimeRule::Fixed(t) => return (t, false),
+            TimeRule::RequestTimeElse(t) => t,
+        };
+        let line_start = self.line_start;
+        let found = *self.time.get_or_insert_with(|| {
+            let end = memchr::memchr(b'\n', &chunk[line_start..]).map_or(chunk.len(), |i| line_start + i);
+            time::request_time(&chunk[line_start..end])
+        });
+        match found {
+            Some(t) => (t, true),
+            None => (fallback, false),
+        }
+    }
+}
+
+fn settings(config: &ScanConfig) -> Settings {
+    let (rule, at) = config.time_rule.describe();
+    let policy = &config.policy;
+    Settings {
+        time_rule: rule.to_string(),
+        at: time::format_rfc3339(at),
+        leeway_secs: policy.leeway,
+        issuers: policy.issuers.clone(),
+        audiences: policy.audiences.clone(),
+        algs: policy.algs.iter().map(|a| a.name().to_string()).collect(),
+        keys: config
+            .keyring
+            .keys()
+            .iter()
+            .map(|k| {
+                let algs: Vec<&str> = k.algs.iter().map(|a| a.name()).collect();
+                let id = k.id.as_deref().unwrap_or("(no kid)");
+                format!("{id} ({}: {}) from {}", k.family.name(), algs.join(","), k.origin)
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Collect(Vec<(u64, u64, Verdict)>);
+
+    impl Sink for Collect {
+        fn occurrence(&mut self, o: &Occurrence) -> io::Result<()> {
+            self.0.push((o.line, o.offset, o.verdict));
+            Ok(())
+        }
+    }
+
+    fn config(chunk_bytes: usize, threads: usize) -> ScanConfig {
+        let mut c = ScanConfig::new(Keyring::new(), Policy::default(), TimeRule::Fixed(0.0));
+        c.chunk_bytes = chunk_bytes;
+        c.threads = threads;
+        c
+    }
+
+    const NONE: &str = "eyJhbGciOiJub25lIn0.e30.";
+
+    #[test]
+    fn line_numbers_and_offsets_survive_chunking() {
+        let log = format!("a\r\n{NONE}\n\nx {NONE} y {NONE}\r\nlast {NONE}");
+        let mut want = None;
+        for chunk_bytes in [1, 2, 5, 64, 1 << 20] {
+            for threads in [1, 2] {
+                let mut sink = Collect(Vec::new());
+                let report =
+                    scan_bytes(log.as_bytes(), "t", &config(chunk_bytes, threads), Some(&mut sink))
+                        .unwrap();
+                assert_eq!(report.totals.lines, 5);
+                assert_eq!(report.totals.tokens, 4);
+                assert_eq!(report.totals.distinct_tokens, 1);
+                let expected = vec![
+                    (2, 0, Verdict::AlgNone),
+                    (4, 2, Verdict::AlgNone),
+                    (4, 2 + NONE.len() as u64 + 3, Verdict::AlgNone),
+                    (5, 5, Verdict::AlgNone),
+                ];
+                assert_eq!(sink.0, expected);
+                let got = (report.verdicts, report.totals);
+                assert_eq!(*want.get_or_insert(got), got);
+            }
+        }
+    }
+
+    #[test]
+    fn streams_match_whole_data() {
+        let mut log = String::new();
+        for i in 0..500 {
+            log.push_str(&format!("line {i} {}\n", if i % 3 == 0 { NONE } else { "none" }));
+        }
+        let c = config(100, 2);
+        let engine = Engine::new(&c, true).unwrap();
+        let mut report = Report::new();
+        let mut collect = Collect(Vec::new());
+        {
+            let mut sink: Option<&mut dyn Sink> = Some(&mut collect);
+            let mut reader = io::Cursor::new(log.as_bytes());
+            engine.scan_stream(&mut reader, &Arc::from("t"), &mut report, &mut sink).unwrap();
+        }
+        let mut whole = Collect(Vec::new());
+        let expected = scan_bytes(log.as_bytes(), "t", &c, Some(&mut whole)).unwrap();
+        assert_eq!(collect.0, whole.0);
+        assert_eq!(report.totals.lines, expected.totals.lines);
+        assert_eq!(report.totals.bytes, expected.totals.bytes);
+        assert_eq!(report.verdicts, expected.verdicts);
+    }
+
+    #[test]
+    fn request_time_per_line_and_fallback() {
+        let hs = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjE3OTYyOTIwMDB9.AAAA";
+        let log = format!(
+            "[03/Dec/2026:09:00:00 +0000] {hs}\n[03/Dec/2026:11:00:00 +0000] {hs}\nno time {hs}\n"
+        );
+        let mut keyring = Keyring::new();
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("s");
+        std::fs::write(&secret, "k").unwrap();
+        keyring.load_secret(None, &secret).unwrap();
+        let c = ScanConfig::new(keyring, Policy::default(), TimeRule::RequestTimeElse(0.0));
+        let report = scan_bytes(log.as_bytes(), "t", &c, None).unwrap();
+        // The signature is wrong, so no time judgement is made.
+        assert_eq!(report.verdicts.of(Verdict::BadSignature), 3);
+        assert_eq!(report.time_sources.request_time + report.time_sources.fallback, 0);
+    }
+}

@@ -1,0 +1,292 @@
+//! Checking a distinct token: structure, header, signature and the claims
+//! that do not depend on time.
+//!
+//! [`check`] runs once per distinct token (the [`crate::cache`] sees to
+//! that) and returns a [`Checked`]: everything the judge needs to give each
+//! occurrence its verdict at that occurrence's own evaluation time.
+//!
+//! Backends, chosen per algorithm by measurement on this project's 2-core
+//! machines (bare verify with a prepared key, one core): HMAC with `ring`
+//! (1.39M/s HS256 over 476 bytes, against 1.34M/s for `hmac`+`sha2`), RSA
+//! and P-256/P-384 with `ring`, P-521 with RustCrypto `p521` (ring has no
+//! P-521), Ed25519 with `ed25519-dalek` (24.7k/s against ring's 15.7k/s).
+
+use std::fmt;
+
+use ring::signature::{self, UnparsedPublicKey};
+use sha2::{Digest, Sha256};
+
+use crate::alg::Alg;
+use crate::judge::Policy;
+use crate::keys::{Candidates, Keyring, PreparedKey, Verifier};
+use crate::token::{self, AlgValue, Malformed, Scratch};
+use crate::verdict::Verdict;
+
+/// Why a token got a verdict other than valid, as far as it is decided
+/// without the clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// The token is malformed in this way.
+    Malformed(Malformed),
+    /// A five-segment JWE.
+    Encrypted,
+    /// `alg` is `none`.
+    AlgNone,
+    /// `alg` is not one we verify.
+    AlgUnknown,
+    /// `alg` is supported but excluded by `--algs`.
+    AlgExcluded,
+    /// A `crit` header is present.
+    Crit,
+    /// The `kid` names no configured key.
+    NoSuchKid,
+    /// The `kid` names keys whose type cannot verify this alg.
+    KidWrongType,
+    /// No configured key is bound to this alg.
+    NoKeyForAlg,
+    /// An ECDSA signature of the wrong length (DER, truncated, padded).
+    EcdsaLength,
+    /// An ECDSA signature with r or s zero (CVE-2022-21449).
+    EcdsaZero,
+    /// The signature did not verify with any of this many fitting keys.
+    Mismatch(usize),
+    /// `--issuer` given and `iss` absent.
+    NoIssuer,
+    /// `--issuer` given and `iss` matches none.
+    IssuerMismatch,
+    /// `--audience` given and `aud` absent.
+    NoAudience,
+    /// `--audience` given and `aud` matches none.
+    AudienceMismatch,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Malformed(m) => m.fmt(f),
+            Reason::Encrypted => f.write_str("five segments: an encrypted JWE"),
+            Reason::AlgNone => f.write_str("alg none: the token is unsigned"),
+            Reason::AlgUnknown => f.write_str("alg is not a supported JWS algorithm"),
+            Reason::AlgExcluded => f.write_str("alg is excluded by --algs"),
+            Reason::Crit => f.write_str("crit header lists extensions we do not understand"),
+            Reason::NoSuchKid => f.write_str("kid names no configured key"),
+            Reason::KidWrongType => f.write_str("kid names a key whose type cannot verify this alg"),
+            Reason::NoKeyForAlg => f.write_str("no configured key verifies this alg"),
+            Reason::EcdsaLength => f.write_str("ECDSA signature is not R||S of the curve's size"),
+            Reason::EcdsaZero => f.write_str("ECDSA signature has r or s zero"),
+            Reason::Mismatch(1) => f.write_str("signature does not verify with the key"),
+            Reason::Mismatch(n) => write!(f, "signature verifies with none of {n} keys"),
+            Reason::NoIssuer => f.write_str("iss missing"),
+            Reason::IssuerMismatch => f.write_str("iss matches no --issuer"),
+            Reason::NoAudience => f.write_str("aud missing"),
+            Reason::AudienceMismatch => f.write_str("aud matches no --audience"),
+        }
+    }
+}
+
+/// What checking a distinct token found. Cached and shared by all of the
+/// token's occurrences.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// SHA-256 of the token text: the fingerprint reports use.
+    pub fingerprint: [u8; 32],
+    /// The header `alg` text as written, if the header was readable.
+    pub alg: Option<String>,
+    /// The supported algorithm, if `alg` named one.
+    pub alg_known: Option<Alg>,
+    /// The header `kid`.
+    pub kid: Option<String>,
+    /// The claims the judge and the reports read.
+    pub claims: token::Claims,
+    /// A verdict that wins before any time judgement (malformed through
+    /// bad_signature), with its reason.
+    pub before_time: Option<(Verdict, Reason)>,
+    /// A verdict that applies if the time claims hold (wrong_issuer,
+    /// wrong_audience), with its reason.
+    pub after_time: Option<(Verdict, Reason)>,
+    /// The origin of the key that verified the signature.
+    pub key: Option<String>,
+}
+
+impl Checked {
+    fn new(token: &[u8]) -> Checked {
+        Checked {
+            fingerprint: Sha256::digest(token).into(),
+            alg: None,
+            alg_known: None,
+            kid: None,
+            claims: token::Claims::default(),
+            before_time: None,
+            after_time: None,
+            key: None,
+        }
+    }
+
+    /// The fingerprint as lowercase hex.
+    pub fn fingerprint_hex(&self) -> String {
+        hex(&self.fingerprint)
+    }
+}
+
+/// Lowercase hex of some bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+    out
+}
+
+/// Checks a distinct token against the keyring and the time-free parts of
+/// the policy.
+pub fn check(token: &[u8], keyring: &Keyring, policy: &Policy, scratch: &mut Scratch) -> Checked {
+    let mut checked = Checked::new(token);
+    if let Err((verdict, reason)) = check_into(&mut checked, token, keyring, policy, scratch) {
+        checked.before_time = Some((verdict, reason));
+    }
+    checked
+}
+
+fn check_into(
+    checked: &mut Checked,
+    token: &[u8],
+    keyring: &Keyring,
+    policy: &Policy,
+    scratch: &mut Scratch,
+) -> Result<(), (Verdict, Reason)> {
+    let malformed = |m| (Verdict::Malformed, Reason::Malformed(m));
+
+    // structure, header, claims
+    let segments = token::split(token)
+        .ok_or(malformed(Malformed::Base64(token::Part::Header)))?;
+    let parsed = token::parse(&segments, scratch).map_err(malformed)?;
+    checked.alg = Some(parsed.header.alg_text.clone());
+    checked.kid = parsed.header.kid.clone();
+    checked.claims = parsed.claims;
+    if parsed.encrypted {
+        return Err((Verdict::EncryptedJwe, Reason::Encrypted));
+    }
+
+    // algorithm and extensions
+    let alg = match parsed.header.alg {
+        Some(AlgValue::Known(alg)) => alg,
+        Some(AlgValue::None) => return Err((Verdict::AlgNone, Reason::AlgNone)),
+        _ => return Err((Verdict::UnsupportedAlg, Reason::AlgUnknown)),
+    };
+    checked.alg_known = Some(alg);
+    if !policy.algs.contains(alg) {
+        return Err((Verdict::UnsupportedAlg, Reason::AlgExcluded));
+    }
+    if parsed.header.crit {
+        return Err((Verdict::UnsupportedCrit, Reason::Crit));
+    }
+
+    // keys and signature
+    let keys = match keyring.candidates(alg, checked.kid.as_deref()) {
+        Candidates::Keys(keys) => keys,
+        Candidates::NoSuchKid => return Err((Verdict::UnknownKey, Reason::NoSuchKid)),
+        Candidates::KidWrongType => return Err((Verdict::UnknownKey, Reason::KidWrongType)),
+        Candidates::NoKeyForAlg => return Err((Verdict::UnknownKey, Reason::NoKeyForAlg)),
+    };
+    let signature = &scratch.signature;
+    if let Some(reason) = ecdsa_shape(alg, signature) {
+        return Err((Verdict::BadSignature, reason));
+    }
+    let input = segments.signing_input;
+    let Some(key) = keys.iter().find(|key| verify_signature(key, alg, input, signature)) else {
+        return Err((Verdict::BadSignature, Reason::Mismatch(keys.len())));
+    };
+    checked.key = Some(key.id.clone().unwrap_or_else(|| key.origin.clone()));
+
+    // claims that do not depend on time
+    checked.after_time = policy.judge_identity(&checked.claims);
+    Ok(())
+}
+
+/// JWS ECDSA signatures are R‖S, each exactly the curve's size (RFC 7518
+/// §3.4), and neither may be zero (CVE-2022-21449). Both backends reject
+/// these too; checking here gives the precise reason.
+fn ecdsa_shape(alg: Alg, signature: &[u8]) -> Option<Reason> {
+    let size = match alg {
+        Alg::Es256 => 32,
+        Alg::Es384 => 48,
+        Alg::Es512 => 66,
+        _ => return None,
+    };
+    if signature.len() != 2 * size {
+        return Some(Reason::EcdsaLength);
+    }
+    let (r, s) = signature.split_at(size);
+    let zero = |half: &[u8]| half.iter().all(|&b| b == 0);
+    (zero(r) || zero(s)).then_some(Reason::EcdsaZero)
+}
+
+/// Verifies a signature with one prepared key. The key must be bound to
+/// `alg`; a key of another family never verifies.
+pub fn verify_signature(key: &PreparedKey, alg: Alg, input: &[u8], sig: &[u8]) -> bool {
+    if !key.algs.contains(alg) {
+        return false;
+    }
+    match (&key.verifier, alg) {
+        (Verifier::Hmac { hs256, hs384, hs512 }, _) => {
+            let prepared = match alg {
+                Alg::Hs256 => hs256,
+                Alg::Hs384 => hs384,
+                _ => hs512,
+            };
+            ring::hmac::verify(prepared, input, sig).is_ok()
+        }
+        (Verifier::Rsa(der), _) => {
+            let params: &'static dyn signature::VerificationAlgorithm = match alg {
+                Alg::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+                Alg::Rs384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+                Alg::Rs512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+                Alg::Ps256 => &signature::RSA_PSS_2048_8192_SHA256,
+                Alg::Ps384 => &signature::RSA_PSS_2048_8192_SHA384,
+                _ => &signature::RSA_PSS_2048_8192_SHA512,
+            };
+            UnparsedPublicKey::new(params, der).verify(input, sig).is_ok()
+        }
+        (Verifier::P256(point), _) => UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+            .verify(input, sig)
+            .is_ok(),
+        (Verifier::P384(point), _) => UnparsedPublicKey::new(&signature::ECDSA_P384_SHA384_FIXED, point)
+            .verify(input, sig)
+            .is_ok(),
+        (Verifier::P521(key), _) => {
+            use p521::ecdsa::signature::Verifier as _;
+            match p521::ecdsa::Signature::from_slice(sig) {
+                Ok(sig) => key.verify(input, &sig).is_ok(),
+                Err(_) => false,
+            }
+        }
+        (Verifier::Ed25519(key), _) => match <[u8; 64]>::try_from(sig) {
+            Ok(bytes) => key.verify_strict(input, &ed25519_dalek::Signature::from_bytes(&bytes)).is_ok(),
+            Err(_) => false,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ecdsa_shape_rules() {
+        assert_eq!(ecdsa_shape(Alg::Es256, &[1; 64]), None);
+        assert_eq!(ecdsa_shape(Alg::Es256, &[1; 63]), Some(Reason::EcdsaLength));
+        assert_eq!(ecdsa_shape(Alg::Es512, &[1; 132]), None);
+        let mut zero_r = [1u8; 64];
+        zero_r[..32].fill(0);
+        assert_eq!(ecdsa_shape(Alg::Es256, &zero_r), Some(Reason::EcdsaZero));
+        assert_eq!(ecdsa_shape(Alg::Es256, &[0; 64]), Some(Reason::EcdsaZero));
+        assert_eq!(ecdsa_shape(Alg::Hs256, &[]), None);
+    }
+
+    #[test]
+    fn hex_is_lowercase() {
+        assert_eq!(hex(&[0x00, 0xAB, 0x7f]), "00ab7f");
+    }
+}
