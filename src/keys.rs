@@ -80,6 +80,38 @@ impl fmt::Debug for PreparedKey {
     }
 }
 
+impl PreparedKey {
+    /// Prepares an HMAC secret for the given HS algorithms.
+    pub fn hmac(id: Option<String>, origin: &str, secret: &[u8], algs: AlgSet) -> PreparedKey {
+        hmac_key(id, origin.to_string(), secret, algs.intersect(Family::Hmac.algs()))
+    }
+
+    /// Prepares a public key from its raw bytes: a PKCS#1 `RSAPublicKey`
+    /// DER for RSA, a SEC1 point for EC, 32 bytes for Ed25519. `algs` is
+    /// narrowed to the family's.
+    pub fn public(
+        id: Option<String>,
+        origin: &str,
+        family: Family,
+        raw: &[u8],
+        algs: AlgSet,
+    ) -> Result<PreparedKey, String> {
+        public_key(id, origin.to_string(), family, raw, algs.intersect(family.algs()))
+    }
+
+    /// Prepares a public key from an SPKI DER.
+    pub fn from_spki(id: Option<String>, origin: &str, der: &[u8]) -> Result<PreparedKey, String> {
+        let (family, raw) = spki_parts(der)?;
+        public_key(id, origin.to_string(), family, &raw, family.algs())
+    }
+
+    /// Prepares one JWK; `Ok(None)` for a key that is not for JWS
+    /// verification (`use: enc`, an encryption `alg`, an unknown `kty`).
+    pub fn from_jwk(origin: &str, jwk: &Json) -> Result<Option<PreparedKey>, String> {
+        jwk_key(origin.to_string(), jwk)
+    }
+}
+
 /// Every configured key, looked up by `kid` and by algorithm.
 #[derive(Debug, Default)]
 pub struct Keyring {

@@ -386,25 +386,15 @@ impl<'c> Engine<'c> {
 }
 
 /// Reads until `buf` holds `block` bytes or the stream ends. Returns
-/// whether it ended, and the error that stopped it, if any.
+/// whether it ended, and the error that stopped it, if any; bytes read
+/// before an error stay in `buf`. `read_to_end` appends without zeroing the
+/// buffer first, which matters for small inputs and a large block.
 fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, block: usize) -> (bool, Option<io::Error>) {
-    while buf.len() < block {
-        let len = buf.len();
-        buf.resize(block, 0);
-        match reader.read(&mut buf[len..]) {
-            Ok(0) => {
-                buf.truncate(len);
-                return (true, None);
-            }
-            Ok(n) => buf.truncate(len + n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(len),
-            Err(e) => {
-                buf.truncate(len);
-                return (false, Some(e));
-            }
-        }
+    let want = block.saturating_sub(buf.len()) as u64;
+    match reader.take(want).read_to_end(buf) {
+        Ok(n) => ((n as u64) < want, None),
+        Err(e) => (false, Some(e)),
     }
-    (false, None)
 }
 
 /// Tracks the line of the current token within a chunk, and that line's

@@ -61,7 +61,11 @@ struct Made {
 
 impl Made {
     fn new(text: String, alg: &str, kid: Option<&str>) -> Made {
-        Made { text, alg: Some(alg.to_owned()), kid: kid.map(str::to_owned) }
+        Made {
+            text,
+            alg: Some(alg.to_owned()),
+            kid: kid.map(str::to_owned),
+        }
     }
 }
 
@@ -131,7 +135,10 @@ fn finish(made: Made, verdict: Verdict) -> Crafted {
         optional(&made.kid),
         hex,
     );
-    Crafted { text: made.text, expected }
+    Crafted {
+        text: made.text,
+        expected,
+    }
 }
 
 /// A correctly signed token with the standard header.
@@ -142,11 +149,29 @@ fn signed(ctx: &Context<'_>, alg: Alg, claims: &Claims<'_>) -> Made {
 
 /// Valid; sometimes with `aud` as an array that holds the audience.
 fn valid(ctx: &Context<'_>, alg: Alg, claims: &Claims<'_>, rng: &mut impl RngCore) -> Made {
-    let other = if ctx.audience == "reporting" { "billing" } else { "reporting" };
+    let other = if ctx.audience == "reporting" {
+        "billing"
+    } else {
+        "reporting"
+    };
     let pair = [ctx.audience, other];
     match rng::below(rng, 10) {
-        0 => signed(ctx, alg, &Claims { aud_as_array: true, ..claims.clone() }),
-        1 => signed(ctx, alg, &Claims { aud: &pair, ..claims.clone() }),
+        0 => signed(
+            ctx,
+            alg,
+            &Claims {
+                aud_as_array: true,
+                ..claims.clone()
+            },
+        ),
+        1 => signed(
+            ctx,
+            alg,
+            &Claims {
+                aud: &pair,
+                ..claims.clone()
+            },
+        ),
         _ => signed(ctx, alg, claims),
     }
 }
@@ -161,17 +186,44 @@ fn wrong_issuer(ctx: &Context<'_>, alg: Alg, claims: &Claims<'_>, rng: &mut impl
     ];
     let usable: Vec<&String> = candidates.iter().filter(|c| *c != ctx.issuer).collect();
     let iss = rng::pick(rng, &usable);
-    signed(ctx, alg, &Claims { iss, ..claims.clone() })
+    signed(
+        ctx,
+        alg,
+        &Claims {
+            iss,
+            ..claims.clone()
+        },
+    )
 }
 
 /// An audience (string or array) that does not hold the expected one.
-fn wrong_audience(ctx: &Context<'_>, alg: Alg, claims: &Claims<'_>, rng: &mut impl RngCore) -> Made {
+fn wrong_audience(
+    ctx: &Context<'_>,
+    alg: Alg,
+    claims: &Claims<'_>,
+    rng: &mut impl RngCore,
+) -> Made {
     let staging = format!("{}-staging", ctx.audience);
     let choices: [Vec<&str>; 3] = [vec![&staging], vec!["web", "mobile"], vec!["other-api"]];
     let choice = rng::pick(rng, &choices);
-    let aud: Vec<&str> = choice.iter().copied().filter(|a| *a != ctx.audience).collect();
-    let aud = if aud.is_empty() { vec![staging.as_str()] } else { aud };
-    signed(ctx, alg, &Claims { aud: &aud, ..claims.clone() })
+    let aud: Vec<&str> = choice
+        .iter()
+        .copied()
+        .filter(|a| *a != ctx.audience)
+        .collect();
+    let aud = if aud.is_empty() {
+        vec![staging.as_str()]
+    } else {
+        aud
+    };
+    signed(
+        ctx,
+        alg,
+        &Claims {
+            aud: &aud,
+            ..claims.clone()
+        },
+    )
 }
 
 /// A good token with one signature byte changed (never the first, so an
@@ -196,7 +248,10 @@ fn unknown_key(ctx: &Context<'_>, alg: Alg, claims: &Claims<'_>, rng: &mut impl 
 
 /// `alg` is `none` (now and then in another casing), the signature empty.
 fn alg_none(claims: &Claims<'_>, rng: &mut impl RngCore) -> Made {
-    let name = *rng::pick(rng, &["none", "none", "none", "none", "none", "None", "NONE"]);
+    let name = *rng::pick(
+        rng,
+        &["none", "none", "none", "none", "none", "None", "NONE"],
+    );
     let text = mint::assemble(&mint::header_json(name, None, ""), &claims.to_json(), &[]);
     Made::new(text, name, None)
 }
@@ -206,7 +261,11 @@ fn unsupported_alg(claims: &Claims<'_>, rng: &mut impl RngCore) -> Made {
     let name = *rng::pick(rng, &UNSUPPORTED_ALGS);
     let mut signature = vec![0; 20 + rng::index(rng, 45)];
     rng.fill_bytes(&mut signature);
-    let text = mint::assemble(&mint::header_json(name, None, ""), &claims.to_json(), &signature);
+    let text = mint::assemble(
+        &mint::header_json(name, None, ""),
+        &claims.to_json(),
+        &signature,
+    );
     Made::new(text, name, None)
 }
 
@@ -238,7 +297,12 @@ fn malformed(ctx: &Context<'_>, alg: Alg, claims: &Claims<'_>, rng: &mut impl Rn
     let standard = mint::header_json(name, Some(kid), "");
     let (header, claims_json, made_alg, made_kid) = match rng::below(rng, 4) {
         // a duplicate member (RFC 7515 §5.2 lets us reject it)
-        0 => (format!("{{\"alg\":\"{name}\",\"alg\":\"{name}\"}}"), claims.to_json(), Some(name), None),
+        0 => (
+            format!("{{\"alg\":\"{name}\",\"alg\":\"{name}\"}}"),
+            claims.to_json(),
+            Some(name),
+            None,
+        ),
         // claims cut off mid-object
         1 => {
             let cut = format!("{{\"iss\":{},\"exp\":", mint::json_string(claims.iss));
@@ -260,7 +324,11 @@ fn malformed(ctx: &Context<'_>, alg: Alg, claims: &Claims<'_>, rng: &mut impl Rn
         }
     };
     let text = mint::sign(ctx.keys, alg, &header, &claims_json);
-    Made { text, alg: made_alg.map(str::to_owned), kid: made_kid.map(str::to_owned) }
+    Made {
+        text,
+        alg: made_alg.map(str::to_owned),
+        kid: made_kid.map(str::to_owned),
+    }
 }
 
 /// A JWE in compact form: five segments, random after the header.
@@ -292,7 +360,12 @@ mod tests {
     }
 
     fn plan(verdict: Verdict, alg: Alg) -> TokenPlan {
-        TokenPlan { verdict, alg, first_use: 1_800_000_000, last_use: 1_800_001_000 }
+        TokenPlan {
+            verdict,
+            alg,
+            first_use: 1_800_000_000,
+            last_use: 1_800_001_000,
+        }
     }
 
     fn segments(text: &str) -> Vec<Vec<u8>> {
@@ -330,7 +403,14 @@ mod tests {
                 let text = &made.text;
                 assert!(text.starts_with("eyJ"), "{verdict}: {text}");
                 let parts = text.split('.').count();
-                assert_eq!(parts, if verdict == Verdict::EncryptedJwe { 5 } else { 3 });
+                assert_eq!(
+                    parts,
+                    if verdict == Verdict::EncryptedJwe {
+                        5
+                    } else {
+                        3
+                    }
+                );
                 assert!(made.expected.contains(verdict.name()));
                 assert!(text.split('.').nth(1).unwrap().starts_with("eyJ") || parts == 5);
             }

@@ -100,7 +100,16 @@ impl KeySet {
             hmac::Key::new(hmac::HMAC_SHA512, &hmac_secret),
         ];
         let p521_signer = p521_signing_key(&p521);
-        KeySet { hmac_secret, hmac, rsa, p256, p384, p521, p521_signer, ed25519 }
+        KeySet {
+            hmac_secret,
+            hmac,
+            rsa,
+            p256,
+            p384,
+            p521,
+            p521_signer,
+            ed25519,
+        }
     }
 
     /// Loads the keys a previous run wrote to `dir` (its `keys/` folder):
@@ -119,7 +128,14 @@ impl KeySet {
         let p384 = load_private(dir, "p384", p384::SecretKey::from_pkcs8_der)?;
         let p521 = load_private(dir, "p521", p521::SecretKey::from_pkcs8_der)?;
         let ed25519 = load_private(dir, "ed25519", ed25519_dalek::SigningKey::from_pkcs8_der)?;
-        Ok(KeySet::from_parts(hmac_secret, rsa, p256.into(), p384.into(), p521, ed25519))
+        Ok(KeySet::from_parts(
+            hmac_secret,
+            rsa,
+            p256.into(),
+            p384.into(),
+            p521,
+            ed25519,
+        ))
     }
 
     /// Writes every key to `dir` (created if missing): the HMAC secret,
@@ -130,8 +146,9 @@ impl KeySet {
         for (family, stem) in PEM_STEMS {
             let public_path = dir.join(format!("{stem}.pem"));
             let private_path = dir.join(format!("{stem}.private.pem"));
-            let (public, private) =
-                self.der_pair(family).map_err(|e| GenerateError::key(&private_path, e))?;
+            let (public, private) = self
+                .der_pair(family)
+                .map_err(|e| GenerateError::key(&private_path, e))?;
             write_file(&public_path, pem_text("PUBLIC KEY", public).as_bytes())?;
             write_file(&private_path, pem_text("PRIVATE KEY", private).as_bytes())?;
         }
@@ -192,7 +209,9 @@ impl KeySet {
     fn rsa_pkcs1(&self, scheme: Pkcs1v15Sign, digest: &[u8]) -> Vec<u8> {
         // Invariant: the key has at least 2048 bits (generated so, checked
         // on load), far more than a DigestInfo of SHA-512 needs.
-        self.rsa.sign(scheme, digest).expect("rsa pkcs1 signing with a checked key")
+        self.rsa
+            .sign(scheme, digest)
+            .expect("rsa pkcs1 signing with a checked key")
     }
 
     fn rsa_pss(&self, scheme: Pss, digest: &[u8]) -> Vec<u8> {
@@ -338,9 +357,13 @@ fn load_private<T, E: fmt::Display>(
 ) -> Result<T, GenerateError> {
     let path = dir.join(format!("{stem}.private.pem"));
     let text = fs::read_to_string(&path).map_err(|e| GenerateError::io(&path, e))?;
-    let block = pem::parse(&text).map_err(|e| GenerateError::key(&path, format!("not PEM: {e}")))?;
+    let block =
+        pem::parse(&text).map_err(|e| GenerateError::key(&path, format!("not PEM: {e}")))?;
     if block.tag() != "PRIVATE KEY" {
-        let reason = format!("expected a PKCS#8 \"PRIVATE KEY\" block, found {:?}", block.tag());
+        let reason = format!(
+            "expected a PKCS#8 \"PRIVATE KEY\" block, found {:?}",
+            block.tag()
+        );
         return Err(GenerateError::key(&path, reason));
     }
     decode(block.contents()).map_err(|e| GenerateError::key(&path, format!("bad key: {e}")))
@@ -349,7 +372,8 @@ fn load_private<T, E: fmt::Display>(
 /// Checks a loaded RSA key is consistent and large enough to sign every
 /// RS and PS algorithm (which makes signing infallible).
 fn check_rsa(path: &Path, rsa: &RsaPrivateKey) -> Result<(), GenerateError> {
-    rsa.validate().map_err(|e| GenerateError::key(path, format!("inconsistent rsa key: {e}")))?;
+    rsa.validate()
+        .map_err(|e| GenerateError::key(path, format!("inconsistent rsa key: {e}")))?;
     let bits = rsa.n().bits();
     if bits < RSA_BITS {
         let reason = format!("rsa key has {bits} bits; at least {RSA_BITS} are needed");
@@ -419,7 +443,10 @@ pub(crate) mod tests {
         fs::write(dir.path().join("hs.secret"), b"0123456789abcdef").unwrap();
         fs::write(dir.path().join("rsa.private.pem"), "not a pem").unwrap();
         let err = KeySet::load(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("rsa.private.pem") && err.contains("not PEM"), "{err}");
+        assert!(
+            err.contains("rsa.private.pem") && err.contains("not PEM"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -48,8 +48,9 @@ const QUERY_CARRIERS: [&str; 4] = ["access_token", "id_token", "jwt", "token"];
 const MEMBER_CARRIERS: [&str; 4] = ["token", "access_token", "id_token", "jwt"];
 
 /// Month abbreviations for the common log format.
-const MONTHS: [&str; 12] =
-    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// A token to put on a line, and the client that sends it.
 #[derive(Clone, Copy, Debug)]
@@ -81,7 +82,11 @@ pub(crate) struct LineWriter {
 impl LineWriter {
     /// A writer for `format`, its choices seeded by `seed`.
     pub fn new(format: LogFormat, seed: u64) -> LineWriter {
-        LineWriter { format, rng: rng::stream(seed, "log", 0), clock: Clock::default() }
+        LineWriter {
+            format,
+            rng: rng::stream(seed, "log", 0),
+            clock: Clock::default(),
+        }
     }
 
     /// Writes one line (LF-terminated) for a request at `time`.
@@ -108,7 +113,10 @@ impl LineWriter {
 
     fn request(&mut self, client: u64) -> Request {
         let rng = &mut self.rng;
-        let method = *rng::pick(rng, &["GET", "GET", "GET", "GET", "GET", "POST", "PUT", "DELETE"]);
+        let method = *rng::pick(
+            rng,
+            &["GET", "GET", "GET", "GET", "GET", "POST", "PUT", "DELETE"],
+        );
         let path = *rng::pick(rng, &PATHS);
         let page = rng::chance(rng, 0.3).then(|| 1 + rng::below(rng, 20));
         let status = match rng::below(rng, 100) {
@@ -120,8 +128,19 @@ impl LineWriter {
             _ if method == "POST" => 201,
             _ => 200,
         };
-        let bytes = if status == 200 { 120 + rng::below(rng, 20_000) } else { rng::below(rng, 300) };
-        Request { client, method, path, page, status, bytes }
+        let bytes = if status == 200 {
+            120 + rng::below(rng, 20_000)
+        } else {
+            rng::below(rng, 300)
+        };
+        Request {
+            client,
+            method,
+            path,
+            page,
+            status,
+            bytes,
+        }
     }
 
     fn write_combined(
@@ -133,7 +152,13 @@ impl LineWriter {
         let rng = &mut self.rng;
         let in_query = carried.is_some() && rng::chance(rng, 0.4);
         write_ip(out, request.client)?;
-        write!(out, " - - [{}] \"{} {}", self.clock.clf(), request.method, request.path)?;
+        write!(
+            out,
+            " - - [{}] \"{} {}",
+            self.clock.clf(),
+            request.method,
+            request.path
+        )?;
 
         // the query string, which may carry the token
         match (carried, in_query, request.page) {
@@ -148,11 +173,19 @@ impl LineWriter {
             _ => {}
         }
 
-        let referer = if rng::chance(rng, 0.2) { "https://app.example/" } else { "-" };
+        let referer = if rng::chance(rng, 0.2) {
+            "https://app.example/"
+        } else {
+            "-"
+        };
         let agent = user_agent(request.client);
-        write!(out, " HTTP/1.1\" {} {} \"{referer}\" \"{agent}\" \"", request.status, request.bytes)?;
+        write!(
+            out,
+            " HTTP/1.1\" {} {} \"{referer}\" \"{agent}\" \"",
+            request.status, request.bytes
+        )?;
         match carried {
-            Some(c) if !in_query => write!(out, "{} {}\"\n", bearer(rng), c.token),
+            Some(c) if !in_query => writeln!(out, "{} {}\"", bearer(rng), c.token),
             _ => out.write_all(b"-\"\n"),
         }
     }
@@ -163,14 +196,26 @@ impl LineWriter {
         request: &Request,
         carried: Option<Carried<'_>>,
     ) -> io::Result<()> {
-        write!(out, "{{\"time\":\"{}\",\"remote_addr\":\"", self.clock.rfc3339())?;
+        write!(
+            out,
+            "{{\"time\":\"{}\",\"remote_addr\":\"",
+            self.clock.rfc3339()
+        )?;
         write_ip(out, request.client)?;
-        write!(out, "\",\"method\":\"{}\",\"path\":\"{}", request.method, request.path)?;
+        write!(
+            out,
+            "\",\"method\":\"{}\",\"path\":\"{}",
+            request.method, request.path
+        )?;
         if let Some(page) = request.page {
             write!(out, "?page={page}")?;
         }
         let agent = user_agent(request.client);
-        write!(out, "\",\"status\":{},\"user_agent\":\"{agent}\"", request.status)?;
+        write!(
+            out,
+            "\",\"status\":{},\"user_agent\":\"{agent}\"",
+            request.status
+        )?;
 
         // the member that carries the token
         let Some(c) = carried else {
@@ -178,10 +223,11 @@ impl LineWriter {
         };
         let rng = &mut self.rng;
         if rng::chance(rng, 0.5) {
-            write!(out, ",\"authorization\":\"{} {}\"}}\n", bearer(rng), c.token)
+            let scheme = bearer(rng);
+            writeln!(out, ",\"authorization\":\"{scheme} {}\"}}", c.token)
         } else {
             let name = *rng::pick(rng, &MEMBER_CARRIERS);
-            write!(out, ",\"{name}\":\"{}\"}}\n", c.token)
+            writeln!(out, ",\"{name}\":\"{}\"}}", c.token)
         }
     }
 }
@@ -229,8 +275,14 @@ impl Clock {
         self.rfc3339.clear();
         use std::fmt::Write as _;
         // Writing into a String cannot fail.
-        let _ = write!(self.clf, "{day:02}/{mon}/{year:04}:{h:02}:{m:02}:{s:02} +0000");
-        let _ = write!(self.rfc3339, "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z");
+        let _ = write!(
+            self.clf,
+            "{day:02}/{mon}/{year:04}:{h:02}:{m:02}:{s:02} +0000"
+        );
+        let _ = write!(
+            self.rfc3339,
+            "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z"
+        );
     }
 
     fn clf(&self) -> &str {
@@ -257,7 +309,11 @@ pub(crate) fn civil_date(days: i64) -> (i64, u32, u32) {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_from_march = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
     let year = era * 400 + year_of_era + i64::from(month <= 2);
     (year, month as u32, day as u32)
 }
@@ -270,8 +326,13 @@ mod tests {
         let mut writer = LineWriter::new(format, 5);
         let mut out = Vec::new();
         for i in 0..n {
-            let carried = (i % 4 != 3).then_some(Carried { token: "eyJa.eyJb.c", client: i as u64 });
-            writer.write_line(&mut out, 1_796_292_000 + i as i64, carried).unwrap();
+            let carried = (i % 4 != 3).then_some(Carried {
+                token: "eyJa.eyJb.c",
+                client: i as u64,
+            });
+            writer
+                .write_line(&mut out, 1_796_292_000 + i as i64, carried)
+                .unwrap();
         }
         String::from_utf8(out).unwrap()
     }
@@ -289,11 +350,22 @@ mod tests {
     fn combined_lines_carry_the_token_once() {
         let text = lines(LogFormat::Combined, 200);
         for (i, line) in text.lines().enumerate() {
-            assert_eq!(line.matches("eyJa.eyJb.c").count(), usize::from(i % 4 != 3), "{line}");
+            assert_eq!(
+                line.matches("eyJa.eyJb.c").count(),
+                usize::from(i % 4 != 3),
+                "{line}"
+            );
             assert!(line.contains("[03/Dec/2026:10:"), "{line}");
             assert!(line.ends_with('"'));
         }
-        for carrier in ["Bearer eyJ", "bearer eyJ", "BEARER eyJ", "?jwt=", "&id_token=", "?token="] {
+        for carrier in [
+            "Bearer eyJ",
+            "bearer eyJ",
+            "BEARER eyJ",
+            "?jwt=",
+            "&id_token=",
+            "?token=",
+        ] {
             assert!(text.contains(carrier), "{carrier}");
         }
         assert!(!text.contains('\r'));
@@ -305,7 +377,10 @@ mod tests {
         let mut members = std::collections::BTreeSet::new();
         for line in text.lines() {
             let value: serde_json::Value = serde_json::from_str(line).unwrap();
-            assert!(value["time"].as_str().unwrap().starts_with("2026-12-03T10:"));
+            assert!(value["time"]
+                .as_str()
+                .unwrap()
+                .starts_with("2026-12-03T10:"));
             for name in ["authorization", "token", "access_token", "id_token", "jwt"] {
                 if value.get(name).is_some() {
                     members.insert(name);

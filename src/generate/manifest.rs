@@ -20,9 +20,16 @@ const ASSUMED_LEEWAY_SECS: i64 = 60;
 /// relative to the output directory.
 pub(crate) fn scan_flags(opts: &GenerateOptions) -> Vec<String> {
     let jwks = format!("{KEYS_DIR}/{}", super::keys::JWKS_FILE);
-    ["--jwks", &jwks, "--issuer", &opts.issuer, "--audience", &opts.audience]
-        .map(str::to_owned)
-        .to_vec()
+    [
+        "--jwks",
+        &jwks,
+        "--issuer",
+        &opts.issuer,
+        "--audience",
+        &opts.audience,
+    ]
+    .map(str::to_owned)
+    .to_vec()
 }
 
 /// Writes the manifest of a run to `path`.
@@ -96,7 +103,14 @@ mod tests {
         opts.issuer = "https://id.example".into();
         assert_eq!(
             scan_flags(&opts),
-            ["--jwks", "keys/jwks.json", "--issuer", "https://id.example", "--audience", "api"]
+            [
+                "--jwks",
+                "keys/jwks.json",
+                "--issuer",
+                "https://id.example",
+                "--audience",
+                "api"
+            ]
         );
     }
 }

@@ -121,7 +121,7 @@ pub fn mint(keys: &KeySet, alg: Alg, header_extra: &str, claims_json: &str) -> S
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::generate::keys::tests::test_keys;
 
@@ -145,14 +145,24 @@ mod tests {
     #[test]
     fn header_and_claims_are_compact_json() {
         let header = header_json("HS256", Some("hs256-1"), "\"crit\":[\"exp\"],\"exp\":5");
-        assert_eq!(header, r#"{"alg":"HS256","typ":"JWT","kid":"hs256-1","crit":["exp"],"exp":5}"#);
-        assert_eq!(header_json("none", None, ""), r#"{"alg":"none","typ":"JWT"}"#);
+        assert_eq!(
+            header,
+            r#"{"alg":"HS256","typ":"JWT","kid":"hs256-1","crit":["exp"],"exp":5}"#
+        );
+        assert_eq!(
+            header_json("none", None, ""),
+            r#"{"alg":"none","typ":"JWT"}"#
+        );
 
         let json = claims().to_json();
         let value: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(value["aud"], "api");
         assert_eq!(value["exp"], 1_700_003_600);
-        let array = Claims { aud: &["web", "api"], ..claims() }.to_json();
+        let array = Claims {
+            aud: &["web", "api"],
+            ..claims()
+        }
+        .to_json();
         assert!(array.contains(r#""aud":["web","api"]"#), "{array}");
     }
 
@@ -178,8 +188,10 @@ mod tests {
         let mut point = vec![4u8];
         point.extend(decode(jwk["x"].as_str().unwrap()));
         point.extend(decode(jwk["y"].as_str().unwrap()));
-        let public =
-            ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, point);
+        let public = ring::signature::UnparsedPublicKey::new(
+            &ring::signature::ECDSA_P256_SHA256_FIXED,
+            point,
+        );
         public.verify(input.as_bytes(), &sig).unwrap();
     }
 
@@ -188,21 +200,30 @@ mod tests {
     pub(crate) fn verifies(jwks: &serde_json::Value, token: &str) -> bool {
         use ring::signature::{self as sig, RsaPublicKeyComponents, UnparsedPublicKey};
         let (input, signature) = token.rsplit_once('.').unwrap();
+        let header = input.split('.').next().unwrap();
+        let header: serde_json::Value = serde_json::from_slice(&decode(header)).unwrap();
         let (input, signature) = (input.as_bytes(), decode(signature));
-        let header: serde_json::Value =
-            serde_json::from_slice(&decode(input.split(|&b| b == b'.').next().map(|h| std::str::from_utf8(h).unwrap()).unwrap())).unwrap();
-        let Some(jwk) = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == header["kid"])
+        let Some(jwk) = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kid"] == header["kid"])
         else {
             return false;
         };
         let field = |name: &str| decode(jwk[name].as_str().unwrap());
         let ec_point = || [vec![4u8], field("x"), field("y")].concat();
         let rsa = |params| {
-            let key = RsaPublicKeyComponents { n: field("n"), e: field("e") };
+            let key = RsaPublicKeyComponents {
+                n: field("n"),
+                e: field("e"),
+            };
             key.verify(params, input, &signature).is_ok()
         };
         let unparsed = |params, key: Vec<u8>| {
-            UnparsedPublicKey::new(params, key).verify(input, &signature).is_ok()
+            UnparsedPublicKey::new(params, key)
+                .verify(input, &signature)
+                .is_ok()
         };
         let hmac = |algorithm| {
             let key = ring::hmac::Key::new(algorithm, &field("k"));
@@ -240,7 +261,16 @@ mod tests {
         for alg in Alg::ALL {
             let token = mint(keys, alg, "", &claims().to_json());
             assert!(verifies(&jwks, &token), "{alg}");
-            let other = mint(keys, alg, "", &Claims { sub: "user-2", ..claims() }.to_json());
+            let other = mint(
+                keys,
+                alg,
+                "",
+                &Claims {
+                    sub: "user-2",
+                    ..claims()
+                }
+                .to_json(),
+            );
             let (_, other_sig) = other.rsplit_once('.').unwrap();
             let (input, _) = token.rsplit_once('.').unwrap();
             assert!(!verifies(&jwks, &format!("{input}.{other_sig}")), "{alg}");
@@ -253,7 +283,9 @@ mod tests {
         for alg in Alg::ALL {
             let token = mint(keys, alg, "", &claims().to_json());
             assert_eq!(token.split('.').count(), 3);
-            assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)));
+            assert!(token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)));
         }
     }
 }

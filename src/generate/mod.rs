@@ -97,7 +97,11 @@ impl GenerateOptions {
             lines: 10_000,
             distinct: 1_000,
             algs: Alg::ALL.to_vec(),
-            mix: vec![(Verdict::Valid, 90), (Verdict::Expired, 5), (Verdict::BadSignature, 5)],
+            mix: vec![
+                (Verdict::Valid, 90),
+                (Verdict::Expired, 5),
+                (Verdict::BadSignature, 5),
+            ],
             format: LogFormat::Combined,
             start: DEFAULT_START,
             span_secs: 86_400,
@@ -199,15 +203,24 @@ pub enum GenerateError {
 
 impl GenerateError {
     pub(crate) fn io(path: &Path, cause: io::Error) -> GenerateError {
-        GenerateError::Io { path: path.to_owned(), cause }
+        GenerateError::Io {
+            path: path.to_owned(),
+            cause,
+        }
     }
 
     pub(crate) fn key(path: &Path, reason: impl Into<String>) -> GenerateError {
-        GenerateError::Key { path: path.to_owned(), reason: reason.into() }
+        GenerateError::Key {
+            path: path.to_owned(),
+            reason: reason.into(),
+        }
     }
 
     fn option(option: &'static str, reason: impl Into<String>) -> GenerateError {
-        GenerateError::Option { option, reason: reason.into() }
+        GenerateError::Option {
+            option,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -229,7 +242,10 @@ pub fn parse_mix(text: &str) -> Result<Vec<(Verdict, u32)>, GenerateError> {
             GenerateError::option("mix", format!("weight {weight:?} of {name} is not a count"))
         })?;
         if mix.iter().any(|&(v, _)| v == verdict) {
-            return Err(GenerateError::option("mix", format!("{name} is given twice")));
+            return Err(GenerateError::option(
+                "mix",
+                format!("{name} is given twice"),
+            ));
         }
         mix.push((verdict, weight));
     }
@@ -239,13 +255,19 @@ pub fn parse_mix(text: &str) -> Result<Vec<(Verdict, u32)>, GenerateError> {
 
 /// Formats a mix as [`parse_mix`] reads it.
 pub fn format_mix(mix: &[(Verdict, u32)]) -> String {
-    let items: Vec<String> = mix.iter().map(|(v, w)| format!("{}={w}", v.name())).collect();
+    let items: Vec<String> = mix
+        .iter()
+        .map(|(v, w)| format!("{}={w}", v.name()))
+        .collect();
     items.join(",")
 }
 
 fn check_mix(mix: &[(Verdict, u32)]) -> Result<(), GenerateError> {
     if mix.iter().all(|&(_, w)| w == 0) {
-        return Err(GenerateError::option("mix", "no verdict has a weight above zero"));
+        return Err(GenerateError::option(
+            "mix",
+            "no verdict has a weight above zero",
+        ));
     }
     Ok(())
 }
@@ -257,7 +279,10 @@ pub fn validate(opts: &GenerateOptions) -> Result<(), GenerateError> {
         return Err(GenerateError::option("algs", "no algorithm given"));
     }
     if !(0.0..=1.0).contains(&opts.noise) {
-        return Err(GenerateError::option("noise", "must be between 0.0 and 1.0"));
+        return Err(GenerateError::option(
+            "noise",
+            "must be between 0.0 and 1.0",
+        ));
     }
     if opts.distinct == 0 && opts.lines > 0 && opts.noise < 1.0 {
         let reason = "must be at least 1 when lines carry tokens";
@@ -268,9 +293,16 @@ pub fn validate(opts: &GenerateOptions) -> Result<(), GenerateError> {
     }
     // claims reach a few hours before the first request; keep them positive
     if opts.start < 86_400 {
-        return Err(GenerateError::option("start", "must be at least 86400 (1970-01-02)"));
+        return Err(GenerateError::option(
+            "start",
+            "must be at least 86400 (1970-01-02)",
+        ));
     }
-    if opts.start.checked_add(opts.span_secs).map_or(true, |end| end > LATEST_TIME) {
+    if opts
+        .start
+        .checked_add(opts.span_secs)
+        .map_or(true, |end| end > LATEST_TIME)
+    {
         let reason = "start + span_secs must not pass 9999-12-31T23:59:59Z";
         return Err(GenerateError::option("span_secs", reason));
     }
@@ -352,8 +384,13 @@ fn write_log(
     for (index, &token) in plan.line_tokens.iter().enumerate() {
         let time = plan::request_time(opts, index);
         let crafted = (token != plan::NO_TOKEN).then(|| &tokens[token as usize]);
-        let carried = crafted.map(|c| log::Carried { token: &c.text, client: client_of(token) });
-        lines.write_line(&mut log, time, carried).map_err(|e| GenerateError::io(&log_path, e))?;
+        let carried = crafted.map(|c| log::Carried {
+            token: &c.text,
+            client: client_of(token),
+        });
+        lines
+            .write_line(&mut log, time, carried)
+            .map_err(|e| GenerateError::io(&log_path, e))?;
         if let Some(crafted) = crafted {
             writeln!(expected, "{{\"line\":{},{}}}", index + 1, crafted.expected)
                 .map_err(|e| GenerateError::io(&expected_path, e))?;
@@ -361,7 +398,9 @@ fn write_log(
     }
 
     log.flush().map_err(|e| GenerateError::io(&log_path, e))?;
-    expected.flush().map_err(|e| GenerateError::io(&expected_path, e))
+    expected
+        .flush()
+        .map_err(|e| GenerateError::io(&expected_path, e))
 }
 
 /// The client that holds a token: a fixed scramble of its number, so
@@ -407,7 +446,10 @@ pub(crate) mod tests {
 
     fn run(opts: &GenerateOptions) -> (tempfile::TempDir, GenerateSummary) {
         let dir = tempfile::tempdir().unwrap();
-        let opts = GenerateOptions { out_dir: dir.path().join("out"), ..opts.clone() };
+        let opts = GenerateOptions {
+            out_dir: dir.path().join("out"),
+            ..opts.clone()
+        };
         let summary = generate(&opts).unwrap();
         (dir, summary)
     }
@@ -431,7 +473,10 @@ pub(crate) mod tests {
     fn same_seed_same_bytes_on_any_thread_count() {
         let opts = small_options();
         let (a, _) = run(&opts);
-        let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let one_thread = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
         let (b, _) = one_thread.install(|| run(&opts));
         let files = read_all(&a.path().join("out"));
         assert_eq!(files.len(), 15);
@@ -462,10 +507,75 @@ pub(crate) mod tests {
             let verdict = Verdict::from_name(record["verdict"].as_str().unwrap()).unwrap();
             seen[verdict.index()] = true;
             let sha = record["token_sha256"].as_str().unwrap();
-            assert!(token_candidates(line).any(|t| hex(&Sha256::digest(t)) == sha), "{line}");
+            assert!(
+                token_candidates(line).any(|t| hex(&Sha256::digest(t)) == sha),
+                "{line}"
+            );
         }
         assert_eq!(expected.lines().count(), summary.token_lines);
         assert!(seen.iter().all(|&s| s), "every verdict appears");
+    }
+
+    #[test]
+    fn intended_verdicts_hold_at_each_request_time() {
+        let opts = small_options();
+        let (dir, _) = run(&opts);
+        let jwks = test_keys().jwks();
+        let expected = fs::read_to_string(dir.path().join("out/expected.jsonl")).unwrap();
+        let log = fs::read_to_string(dir.path().join("out/access.log")).unwrap();
+        let log: Vec<&str> = log.lines().collect();
+
+        for record in expected.lines() {
+            let record: serde_json::Value = serde_json::from_str(record).unwrap();
+            let line = record["line"].as_u64().unwrap() as usize;
+            let sha = record["token_sha256"].as_str().unwrap();
+            let token = token_candidates(log[line - 1])
+                .find(|t| hex(&Sha256::digest(t)) == sha)
+                .unwrap();
+            let time = plan::request_time(&opts, line - 1);
+            let verdict = Verdict::from_name(record["verdict"].as_str().unwrap()).unwrap();
+            check_verdict(&opts, &jwks, token, time, verdict);
+        }
+    }
+
+    /// Checks what can be checked of `verdict` without a scanner.
+    fn check_verdict(
+        opts: &GenerateOptions,
+        jwks: &serde_json::Value,
+        token: &str,
+        time: i64,
+        verdict: Verdict,
+    ) {
+        let claims = token.split('.').nth(1).unwrap();
+        let claims = base64_simd::URL_SAFE_NO_PAD.decode_to_vec(claims).unwrap();
+        let Ok(claims) = serde_json::from_slice::<serde_json::Value>(&claims) else {
+            assert!(matches!(
+                verdict,
+                Verdict::Malformed | Verdict::EncryptedJwe
+            ));
+            return;
+        };
+        let (nbf, exp) = (claims["nbf"].as_i64(), claims["exp"].as_i64());
+        let in_time = nbf.is_some_and(|n| n + 600 < time) && exp.is_some_and(|e| time + 600 < e);
+        let aud_ok = claims["aud"] == opts.audience.as_str()
+            || claims["aud"]
+                .as_array()
+                .is_some_and(|a| a.contains(&opts.audience.clone().into()));
+        let iss_ok = claims["iss"] == opts.issuer.as_str();
+        let signed = mint::tests::verifies(jwks, token);
+        let why = format!("{verdict}: {claims} at {time}");
+        match verdict {
+            Verdict::Valid => assert!(signed && in_time && iss_ok && aud_ok, "{why}"),
+            Verdict::Expired => assert!(signed && exp.unwrap() + 600 < time, "{why}"),
+            Verdict::NotYetValid => assert!(signed && time < nbf.unwrap() - 600, "{why}"),
+            Verdict::WrongIssuer => assert!(signed && in_time && !iss_ok && aud_ok, "{why}"),
+            Verdict::WrongAudience => assert!(signed && in_time && iss_ok && !aud_ok, "{why}"),
+            Verdict::BadSignature | Verdict::UnsupportedCrit => {
+                assert_eq!(signed, verdict == Verdict::UnsupportedCrit, "{why}");
+                assert!(in_time && iss_ok && aud_ok, "{why}");
+            }
+            _ => {}
+        }
     }
 
     /// Every maximal run of base64url and dots in a line.
@@ -505,7 +615,10 @@ pub(crate) mod tests {
             ("valid=1,valid=2", "twice"),
         ] {
             let err = parse_mix(text).unwrap_err().to_string();
-            assert!(err.starts_with("mix: ") && err.contains(needle), "{text}: {err}");
+            assert!(
+                err.starts_with("mix: ") && err.contains(needle),
+                "{text}: {err}"
+            );
         }
     }
 
@@ -513,12 +626,48 @@ pub(crate) mod tests {
     fn bad_options_name_the_option() {
         let base = small_options();
         let cases: [(GenerateOptions, &str); 6] = [
-            (GenerateOptions { mix: vec![], ..base.clone() }, "mix: "),
-            (GenerateOptions { algs: vec![], ..base.clone() }, "algs: "),
-            (GenerateOptions { distinct: 0, ..base.clone() }, "distinct: "),
-            (GenerateOptions { noise: 1.5, ..base.clone() }, "noise: "),
-            (GenerateOptions { noise: f64::NAN, ..base.clone() }, "noise: "),
-            (GenerateOptions { span_secs: 0, ..base.clone() }, "span_secs: "),
+            (
+                GenerateOptions {
+                    mix: vec![],
+                    ..base.clone()
+                },
+                "mix: ",
+            ),
+            (
+                GenerateOptions {
+                    algs: vec![],
+                    ..base.clone()
+                },
+                "algs: ",
+            ),
+            (
+                GenerateOptions {
+                    distinct: 0,
+                    ..base.clone()
+                },
+                "distinct: ",
+            ),
+            (
+                GenerateOptions {
+                    noise: 1.5,
+                    ..base.clone()
+                },
+                "noise: ",
+            ),
+            (
+                GenerateOptions {
+                    noise: f64::NAN,
+                    ..base.clone()
+                },
+                "noise: ",
+            ),
+            (
+                GenerateOptions {
+                    span_secs: 0,
+                    ..base.clone()
+                },
+                "span_secs: ",
+            ),
         ];
         for (opts, prefix) in cases {
             let err = generate(&opts).unwrap_err().to_string();
@@ -537,7 +686,11 @@ pub(crate) mod tests {
 
     #[test]
     fn all_noise_needs_no_tokens() {
-        let opts = GenerateOptions { noise: 1.0, distinct: 0, ..small_options() };
+        let opts = GenerateOptions {
+            noise: 1.0,
+            distinct: 0,
+            ..small_options()
+        };
         let (_dir, summary) = run(&opts);
         assert_eq!((summary.token_lines, summary.tokens), (0, 0));
         let log = fs::read_to_string(&summary.access_log).unwrap();

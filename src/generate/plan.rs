@@ -61,7 +61,10 @@ impl Plan {
             .collect();
 
         assign(opts, &mut line_tokens, &mut tokens);
-        Plan { line_tokens, tokens }
+        Plan {
+            line_tokens,
+            tokens,
+        }
     }
 
     /// How many lines carry a token.
@@ -81,7 +84,13 @@ pub(crate) fn request_time(opts: &GenerateOptions, line: usize) -> i64 {
 fn noise_mask(opts: &GenerateOptions) -> Vec<u32> {
     let mut rng = rng::stream(opts.seed, "noise", 0);
     (0..opts.lines)
-        .map(|_| if rng::chance(&mut rng, opts.noise) { NO_TOKEN } else { 0 })
+        .map(|_| {
+            if rng::chance(&mut rng, opts.noise) {
+                NO_TOKEN
+            } else {
+                0
+            }
+        })
         .collect()
 }
 
@@ -105,13 +114,20 @@ pub(crate) fn apportion(seed: u64, mix: &[(Verdict, u32)], count: usize) -> Vec<
     // hand the leftover tokens to the largest remainders
     let given: usize = counts.iter().map(|c| c.1).sum();
     let mut order: Vec<usize> = (0..counts.len()).collect();
-    order.sort_by(|&a, &b| counts[b].2.cmp(&counts[a].2).then(counts[a].0.cmp(&counts[b].0)));
+    order.sort_by(|&a, &b| {
+        counts[b]
+            .2
+            .cmp(&counts[a].2)
+            .then(counts[a].0.cmp(&counts[b].0))
+    });
     for &i in order.iter().take(count - given) {
         counts[i].1 += 1;
     }
 
-    let mut verdicts: Vec<Verdict> =
-        counts.iter().flat_map(|&(v, n, _)| std::iter::repeat(v).take(n)).collect();
+    let mut verdicts: Vec<Verdict> = counts
+        .iter()
+        .flat_map(|&(v, n, _)| std::iter::repeat(v).take(n))
+        .collect();
     rng::shuffle(&mut rng::stream(seed, "verdicts", 0), &mut verdicts);
     verdicts
 }
@@ -134,7 +150,9 @@ fn assign(opts: &GenerateOptions, line_tokens: &mut [u32], tokens: &mut [TokenPl
         nth += 1;
         let token = if turn == previous_turn {
             let shift = rng::below(&mut rng, 2 * NEIGHBOURS + 1);
-            (turn as u64 + shift).saturating_sub(NEIGHBOURS).min(count as u64 - 1)
+            (turn as u64 + shift)
+                .saturating_sub(NEIGHBOURS)
+                .min(count as u64 - 1)
         } else {
             turn as u64
         };
@@ -155,7 +173,11 @@ mod tests {
 
     #[test]
     fn apportion_is_exact_and_proportional() {
-        let mix = [(Verdict::Valid, 90), (Verdict::Expired, 5), (Verdict::BadSignature, 5)];
+        let mix = [
+            (Verdict::Valid, 90),
+            (Verdict::Expired, 5),
+            (Verdict::BadSignature, 5),
+        ];
         let verdicts = apportion(1, &mix, 100);
         assert_eq!(verdicts.len(), 100);
         let count = |v| verdicts.iter().filter(|&&x| x == v).count();
