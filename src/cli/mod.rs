@@ -3,10 +3,12 @@
 //!
 //! Errors here are for the operator and name the flag or file to fix.
 
+mod generate;
 mod scan;
 
 use clap::{Parser, Subcommand};
 
+pub use generate::GenerateArgs;
 pub use scan::ScanArgs;
 
 /// Exit status: every token valid, or none found.
@@ -38,11 +40,14 @@ pub struct Cli {
 pub enum Command {
     /// Find every token in log files and verify it.
     Scan(Box<ScanArgs>),
+    /// Mint signed tokens, keys and a synthetic access log.
+    Generate(Box<GenerateArgs>),
 }
 
 /// Runs a parsed command line; returns the exit status.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Scan(args) => scan::run(*args),
+        Command::Generate(args) => generate::run(*args),
     }
 }

@@ -126,10 +126,17 @@ pub(super) fn run(args: ScanArgs) -> anyhow::Result<i32> {
         sink.as_mut().map(|s| s as &mut dyn crate::scan::Sink),
     )?;
     if let (Some(sink), Some(path)) = (sink, &args.tokens) {
-        sink.finish().with_context(|| format!("--tokens {}: write failed", path.display()))?;
+        sink.finish()
+            .with_context(|| format!("--tokens {}: write failed", path.display()))?;
     }
     for (file, e) in missing {
-        report.errors.insert(0, InputError { file, message: e.to_string() });
+        report.errors.insert(
+            0,
+            InputError {
+                file,
+                message: e.to_string(),
+            },
+        );
     }
     for e in &report.errors {
         eprintln!("jwtsweep: {}: {}", e.file, e.message);
@@ -165,13 +172,18 @@ fn write_summary(report: &Report, format: Format) -> anyhow::Result<()> {
 /// Validates flags and loads keys into an immutable configuration.
 fn configure(args: &ScanArgs) -> anyhow::Result<ScanConfig> {
     if !(args.leeway.is_finite() && args.leeway >= 0.0) {
-        bail!("--leeway {}: must be a non-negative number of seconds", args.leeway);
+        bail!(
+            "--leeway {}: must be a non-negative number of seconds",
+            args.leeway
+        );
     }
     if args.chunk_bytes == 0 {
         bail!("--chunk-bytes must be at least 1");
     }
     let time_rule = match &args.at {
-        Some(text) => TimeRule::Fixed(crate::time::parse_at(text).map_err(|e| anyhow::anyhow!("--at: {e}"))?),
+        Some(text) => {
+            TimeRule::Fixed(crate::time::parse_at(text).map_err(|e| anyhow::anyhow!("--at: {e}"))?)
+        }
         None => TimeRule::RequestTimeElse(crate::time::now()),
     };
     let policy = Policy {
@@ -206,7 +218,10 @@ fn parse_algs(names: &[String]) -> anyhow::Result<AlgSet> {
             }
             None => {
                 let known: Vec<_> = Alg::ALL.iter().map(|a| a.name()).collect();
-                bail!("--algs: unknown algorithm {name:?}; known: {}", known.join(","))
+                bail!(
+                    "--algs: unknown algorithm {name:?}; known: {}",
+                    known.join(",")
+                )
             }
         }
     }
