@@ -153,7 +153,11 @@ impl Family {
 
     /// Every algorithm this family can verify.
     pub fn algs(self) -> AlgSet {
-        Alg::ALL.iter().copied().filter(|a| a.family() == self).collect()
+        Alg::ALL
+            .iter()
+            .copied()
+            .filter(|a| a.family() == self)
+            .collect()
     }
 }
 

@@ -113,7 +113,12 @@ mod tests {
     use crate::token::Scratch;
 
     fn check(token: &[u8]) -> Checked {
-        crate::verify::check(token, &Keyring::new(), &Policy::default(), &mut Scratch::new())
+        crate::verify::check(
+            token,
+            &Keyring::new(),
+            &Policy::default(),
+            &mut Scratch::new(),
+        )
     }
 
     #[test]
@@ -127,7 +132,14 @@ mod tests {
             });
         }
         assert_eq!(calls, 2);
-        assert_eq!(cache.stats, CacheStats { hits: 2, misses: 2, evictions: 0 });
+        assert_eq!(
+            cache.stats,
+            CacheStats {
+                hits: 2,
+                misses: 2,
+                evictions: 0
+            }
+        );
     }
 
     #[test]

@@ -171,7 +171,11 @@ fn bare(hay: &[u8], start: usize) -> Outcome {
     if URL_SAFE_NO_PAD.check(header).is_err() || !opens_object(header) {
         return Skip(end);
     }
-    Token(Found { start, end, carrier: Carrier::Bare })
+    Token(Found {
+        start,
+        end,
+        carrier: Carrier::Bare,
+    })
 }
 
 /// Whether a base64url header decodes to `{`, optional JSON whitespace,
@@ -182,7 +186,10 @@ fn opens_object(header: &[u8]) -> bool {
     let Ok(bytes) = URL_SAFE_NO_PAD.decode(prefix, base64_simd::Out::from_slice(&mut buf)) else {
         return false;
     };
-    let mut rest = bytes.iter().skip(1).skip_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    let mut rest = bytes
+        .iter()
+        .skip(1)
+        .skip_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
     bytes.first() == Some(&b'{') && rest.next() == Some(&b'"')
 }
 
@@ -192,7 +199,11 @@ fn carried(hay: &[u8], value: usize, carrier: Carrier, fallback: usize) -> Outco
         return Skip(fallback);
     }
     match run_end(hay, value) {
-        Ok(end) => Token(Found { start: value, end, carrier }),
+        Ok(end) => Token(Found {
+            start: value,
+            end,
+            carrier,
+        }),
         Err(_) => Skip(fallback),
     }
 }
@@ -274,7 +285,9 @@ mod tests {
     fn find(hay: &str) -> Vec<(String, Carrier)> {
         let mut out = Vec::new();
         Finder::new().find_all(hay.as_bytes(), &mut out);
-        out.iter().map(|f| (hay[f.start..f.end].to_string(), f.carrier)).collect()
+        out.iter()
+            .map(|f| (hay[f.start..f.end].to_string(), f.carrier))
+            .collect()
     }
 
     fn tokens(hay: &str) -> Vec<String> {
@@ -291,9 +304,18 @@ mod tests {
             (format!("Cookie: jwt={JWT}; other=1"), Carrier::Parameter),
             (format!("/cb?token={JWT} HTTP/1.1"), Carrier::Parameter),
             (format!(r#"{{"token": "{JWT}"}}"#), Carrier::JsonMember),
-            (format!(r#"{{"access_token":"{JWT}"}}"#), Carrier::JsonMember),
-            (format!(r#"{{"Authorization" : "{JWT}"}}"#), Carrier::JsonMember),
-            (format!(r#"{{"authorization":"Bearer {JWT}"}}"#), Carrier::JsonMember),
+            (
+                format!(r#"{{"access_token":"{JWT}"}}"#),
+                Carrier::JsonMember,
+            ),
+            (
+                format!(r#"{{"Authorization" : "{JWT}"}}"#),
+                Carrier::JsonMember,
+            ),
+            (
+                format!(r#"{{"authorization":"Bearer {JWT}"}}"#),
+                Carrier::JsonMember,
+            ),
             (format!("plain {JWT}."), Carrier::Bare),
         ];
         for (line, carrier) in cases {
@@ -321,7 +343,10 @@ mod tests {
     #[test]
     fn carrier_tokens_need_not_be_json() {
         assert_eq!(tokens("token=abc.def.ghi&x"), vec!["abc.def.ghi"]);
-        assert_eq!(tokens("Bearer aaaa.bbbb.cccc.dddd.eeee"), vec!["aaaa.bbbb.cccc.dddd.eeee"]);
+        assert_eq!(
+            tokens("Bearer aaaa.bbbb.cccc.dddd.eeee"),
+            vec!["aaaa.bbbb.cccc.dddd.eeee"]
+        );
         // Without a carrier the same text is not a token.
         assert!(tokens("see abc.def.ghi").is_empty());
     }
@@ -329,12 +354,12 @@ mod tests {
     #[test]
     fn not_tokens() {
         for hay in [
-            "eyes.example.com",          // header does not open an object
-            "key eyJhbGciOiJIUzI1NiJ9",  // no dots
-            "eyJhbGciOiJIUzI1NiJ9.e30",  // two segments
+            "eyes.example.com",             // header does not open an object
+            "key eyJhbGciOiJIUzI1NiJ9",     // no dots
+            "eyJhbGciOiJIUzI1NiJ9.e30",     // two segments
             "a.eyJhbGciOiJIUzI1NiJ9.e30.x", // inside a longer run
-            "refresh_token=abc.def.ghi", // not a carrier name
-            "token=.def.ghi",            // empty header
+            "refresh_token=abc.def.ghi",    // not a carrier name
+            "token=.def.ghi",               // empty header
             "xbearer abc.def.ghi",
             "eyJhbGciOiJIUzI1NiJ9.a.b.c", // four segments
         ] {
@@ -348,7 +373,15 @@ mod tests {
         let none = "eyJhbGciOiJub25lIn0.e30.";
         assert_eq!(tokens(&format!("x {none} y")), vec![none]);
         assert_eq!(tokens(&format!("x {none}. y")), vec![none]);
-        for hay in ["e", "ey", "Bearer", "Bearer ", "token=", "\"token\"", "\"token\":"] {
+        for hay in [
+            "e",
+            "ey",
+            "Bearer",
+            "Bearer ",
+            "token=",
+            "\"token\"",
+            "\"token\":",
+        ] {
             assert!(tokens(hay).is_empty());
         }
     }

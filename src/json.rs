@@ -111,7 +111,10 @@ impl<'a> Value<'a> {
             Kind::Array => &self.raw[1..self.raw.len() - 1],
             _ => &[],
         };
-        Elements { text: inner, pos: 0 }
+        Elements {
+            text: inner,
+            pos: 0,
+        }
     }
 }
 
@@ -126,7 +129,11 @@ impl<'a> Iterator for Elements<'a> {
 
     fn next(&mut self) -> Option<Value<'a>> {
         let mut scratch = Scratch::default();
-        let mut parser = Parser { text: self.text, pos: self.pos, scratch: &mut scratch };
+        let mut parser = Parser {
+            text: self.text,
+            pos: self.pos,
+            scratch: &mut scratch,
+        };
         parser.skip_ws();
         if parser.pos >= self.text.len() {
             return None;
@@ -181,7 +188,11 @@ impl Reader {
     {
         self.scratch.unescaped.clear();
         self.scratch.names.clear();
-        let mut parser = Parser { text, pos: 0, scratch: &mut self.scratch };
+        let mut parser = Parser {
+            text,
+            pos: 0,
+            scratch: &mut self.scratch,
+        };
 
         parser.skip_ws();
         if parser.peek() != Some(b'{') {
@@ -248,7 +259,11 @@ impl<'a> Parser<'a, '_> {
             }
             Some(b'"') => {
                 let (raw, escaped) = self.string()?;
-                return Ok(Value { kind: Kind::String, raw, escaped });
+                return Ok(Value {
+                    kind: Kind::String,
+                    raw,
+                    escaped,
+                });
             }
             Some(b't') => self.literal(b"true", Kind::Bool)?,
             Some(b'f') => self.literal(b"false", Kind::Bool)?,
@@ -256,7 +271,11 @@ impl<'a> Parser<'a, '_> {
             Some(b'-' | b'0'..=b'9') => self.number()?,
             _ => return Err(JsonError::Syntax(self.pos)),
         };
-        Ok(Value { kind, raw: &self.text[start..self.pos], escaped: false })
+        Ok(Value {
+            kind,
+            raw: &self.text[start..self.pos],
+            escaped: false,
+        })
     }
 
     fn literal(&mut self, word: &[u8], kind: Kind) -> Result<Kind, JsonError> {
@@ -316,7 +335,10 @@ impl<'a> Parser<'a, '_> {
         loop {
             // Jump to the next byte that needs a decision.
             let rest = &self.text[self.pos..];
-            let Some(hit) = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20) else {
+            let Some(hit) = rest
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+            else {
                 return Err(JsonError::Syntax(self.text.len()));
             };
             self.pos += hit;
@@ -395,7 +417,11 @@ impl<'a> Parser<'a, '_> {
         }
     }
 
-    fn object(&mut self, depth: usize, mut member: Option<MemberFn<'_, 'a>>) -> Result<(), JsonError> {
+    fn object(
+        &mut self,
+        depth: usize,
+        mut member: Option<MemberFn<'_, 'a>>,
+    ) -> Result<(), JsonError> {
         if depth >= MAX_DEPTH {
             return Err(JsonError::TooDeep);
         }
@@ -446,11 +472,20 @@ impl<'a> Parser<'a, '_> {
     fn remember_name(&mut self, raw: &'a [u8], escaped: bool) -> Result<NameRef, JsonError> {
         let name = if escaped {
             let start = self.scratch.unescaped.len();
-            unescape(raw, &mut self.scratch.unescaped).map_err(|_| JsonError::BadString(self.pos))?;
-            NameRef { start: start as u32, end: self.scratch.unescaped.len() as u32, in_scratch: true }
+            unescape(raw, &mut self.scratch.unescaped)
+                .map_err(|_| JsonError::BadString(self.pos))?;
+            NameRef {
+                start: start as u32,
+                end: self.scratch.unescaped.len() as u32,
+                in_scratch: true,
+            }
         } else {
             let start = raw.as_ptr() as usize - self.text.as_ptr() as usize;
-            NameRef { start: start as u32, end: (start + raw.len()) as u32, in_scratch: false }
+            NameRef {
+                start: start as u32,
+                end: (start + raw.len()) as u32,
+                in_scratch: false,
+            }
         };
         self.scratch.names.push(name);
         Ok(name)
@@ -468,7 +503,10 @@ impl<'a> Parser<'a, '_> {
             let names = &scratch.names[first..];
             for (i, a) in names.iter().enumerate() {
                 let a = name_bytes(text, scratch, *a);
-                if names[i + 1..].iter().any(|b| name_bytes(text, scratch, *b) == a) {
+                if names[i + 1..]
+                    .iter()
+                    .any(|b| name_bytes(text, scratch, *b) == a)
+                {
                     return true;
                 }
             }
@@ -577,8 +615,14 @@ mod tests {
     #[test]
     fn rejects_duplicates_at_any_depth_and_after_unescaping() {
         assert_eq!(members(r#"{"a":1,"a":2}"#), Err(JsonError::DuplicateMember));
-        assert_eq!(members(r#"{"exp":1,"e\u0078p":2}"#), Err(JsonError::DuplicateMember));
-        assert_eq!(members(r#"{"o":{"x":1,"x":1}}"#), Err(JsonError::DuplicateMember));
+        assert_eq!(
+            members(r#"{"exp":1,"e\u0078p":2}"#),
+            Err(JsonError::DuplicateMember)
+        );
+        assert_eq!(
+            members(r#"{"o":{"x":1,"x":1}}"#),
+            Err(JsonError::DuplicateMember)
+        );
         // Same name in sibling objects is fine.
         assert!(members(r#"{"a":{"x":1},"b":{"x":1}}"#).is_ok());
         // The sorted path for large objects.
@@ -591,9 +635,23 @@ mod tests {
     #[test]
     fn rejects_bad_grammar() {
         for bad in [
-            "", "{", "{}x", r#"{"a"}"#, r#"{"a":}"#, r#"{"a":1,}"#, r#"{a:1}"#, r#"{"a":01}"#,
-            r#"{"a":1.}"#, r#"{"a":.5}"#, r#"{"a":1e}"#, r#"{"a":tru}"#, r#"{"a":[1,]}"#,
-            r#"{"a":"x"#, "{'a':1}", r#"{"a":+1}"#, r#"{"a":NaN}"#,
+            "",
+            "{",
+            "{}x",
+            r#"{"a"}"#,
+            r#"{"a":}"#,
+            r#"{"a":1,}"#,
+            r#"{a:1}"#,
+            r#"{"a":01}"#,
+            r#"{"a":1.}"#,
+            r#"{"a":.5}"#,
+            r#"{"a":1e}"#,
+            r#"{"a":tru}"#,
+            r#"{"a":[1,]}"#,
+            r#"{"a":"x"#,
+            "{'a':1}",
+            r#"{"a":+1}"#,
+            r#"{"a":NaN}"#,
         ] {
             assert!(members(bad).is_err(), "accepted {bad:?}");
         }
@@ -603,10 +661,22 @@ mod tests {
 
     #[test]
     fn rejects_bad_strings() {
-        assert!(matches!(members("{\"a\":\"x\ty\"}"), Err(JsonError::BadString(_))));
-        assert!(matches!(members(r#"{"a":"\ud800"}"#), Err(JsonError::BadString(_))));
-        assert!(matches!(members(r#"{"a":"\udc00\ud800"}"#), Err(JsonError::BadString(_))));
-        assert!(matches!(members(r#"{"a":"\x"}"#), Err(JsonError::BadString(_))));
+        assert!(matches!(
+            members("{\"a\":\"x\ty\"}"),
+            Err(JsonError::BadString(_))
+        ));
+        assert!(matches!(
+            members(r#"{"a":"\ud800"}"#),
+            Err(JsonError::BadString(_))
+        ));
+        assert!(matches!(
+            members(r#"{"a":"\udc00\ud800"}"#),
+            Err(JsonError::BadString(_))
+        ));
+        assert!(matches!(
+            members(r#"{"a":"\x"}"#),
+            Err(JsonError::BadString(_))
+        ));
         let mut r = Reader::new();
         assert!(r.read_object(b"{\"a\":\"\xff\"}", |_, _| {}).is_err());
         assert!(members(r#"{"a":"\ud83d\ude00 ok"}"#).is_ok());
@@ -614,7 +684,11 @@ mod tests {
 
     #[test]
     fn limits_depth() {
-        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        let deep = format!(
+            "{{\"a\":{}1{}}}",
+            "[".repeat(MAX_DEPTH),
+            "]".repeat(MAX_DEPTH)
+        );
         assert_eq!(members(&deep), Err(JsonError::TooDeep));
         let ok = format!("{{\"a\":{}1{}}}", "[".repeat(10), "]".repeat(10));
         assert!(members(&ok).is_ok());
@@ -629,8 +703,11 @@ mod tests {
             .unwrap();
         assert_eq!(got[0].1.as_str().unwrap(), "a\"bé");
         assert_eq!(got[1].1.as_f64(), Some(f64::INFINITY));
-        let items: Vec<String> =
-            got[2].1.elements().map(|v| v.as_str().unwrap().into_owned()).collect();
+        let items: Vec<String> = got[2]
+            .1
+            .elements()
+            .map(|v| v.as_str().unwrap().into_owned())
+            .collect();
         assert_eq!(items, ["x", "y\n"]);
         assert_eq!(got[3].1.as_f64(), Some(-3.0));
         assert_eq!(got[3].1.as_str(), None);

@@ -115,7 +115,11 @@ mod tests {
     use super::*;
 
     fn claims(exp: Option<f64>, nbf: Option<f64>) -> Claims {
-        Claims { exp, nbf, ..Claims::default() }
+        Claims {
+            exp,
+            nbf,
+            ..Claims::default()
+        }
     }
 
     #[test]
@@ -124,7 +128,10 @@ mod tests {
         let c = claims(Some(1000.0), None);
         assert_eq!(p.judge_time(&c, 1059.0), TimeOutcome::Holds);
         assert_eq!(p.judge_time(&c, 1060.0), TimeOutcome::Expired(60.0));
-        let strict = Policy { leeway: 0.0, ..Policy::default() };
+        let strict = Policy {
+            leeway: 0.0,
+            ..Policy::default()
+        };
         assert_eq!(strict.judge_time(&c, 999.5), TimeOutcome::Holds);
         assert_eq!(strict.judge_time(&c, 1000.0), TimeOutcome::Expired(0.0));
     }
@@ -140,14 +147,26 @@ mod tests {
     #[test]
     fn huge_negative_and_fractional_dates() {
         let p = Policy::default();
-        assert_eq!(p.judge_time(&claims(Some(f64::INFINITY), None), 1e12), TimeOutcome::Holds);
-        assert_eq!(p.judge_time(&claims(Some(1e300), None), 1e12), TimeOutcome::Holds);
-        assert!(matches!(p.judge_time(&claims(Some(-5.0), None), 100.0), TimeOutcome::Expired(_)));
+        assert_eq!(
+            p.judge_time(&claims(Some(f64::INFINITY), None), 1e12),
+            TimeOutcome::Holds
+        );
+        assert_eq!(
+            p.judge_time(&claims(Some(1e300), None), 1e12),
+            TimeOutcome::Holds
+        );
+        assert!(matches!(
+            p.judge_time(&claims(Some(-5.0), None), 100.0),
+            TimeOutcome::Expired(_)
+        ));
         assert!(matches!(
             p.judge_time(&claims(Some(100.25), None), 160.25),
             TimeOutcome::Expired(_)
         ));
-        assert_eq!(p.judge_time(&claims(Some(100.25), None), 160.0), TimeOutcome::Holds);
+        assert_eq!(
+            p.judge_time(&claims(Some(100.25), None), 160.0),
+            TimeOutcome::Holds
+        );
     }
 
     #[test]

@@ -32,14 +32,21 @@ pub struct KeyError {
 
 impl KeyError {
     fn new(path: &Path, reason: impl Into<String>) -> KeyError {
-        KeyError { path: path.to_path_buf(), reason: reason.into() }
+        KeyError {
+            path: path.to_path_buf(),
+            reason: reason.into(),
+        }
     }
 }
 
 /// How a key verifies, prepared for repeated use.
 pub(crate) enum Verifier {
     /// One prepared HMAC key per hash, for the HS algs the key is bound to.
-    Hmac { hs256: hmac::Key, hs384: hmac::Key, hs512: hmac::Key },
+    Hmac {
+        hs256: hmac::Key,
+        hs384: hmac::Key,
+        hs512: hmac::Key,
+    },
     /// A PKCS#1 `RSAPublicKey` DER, as ring takes it.
     Rsa(Vec<u8>),
     /// An uncompressed SEC1 point on P-256, checked at load.
@@ -83,7 +90,12 @@ impl fmt::Debug for PreparedKey {
 impl PreparedKey {
     /// Prepares an HMAC secret for the given HS algorithms.
     pub fn hmac(id: Option<String>, origin: &str, secret: &[u8], algs: AlgSet) -> PreparedKey {
-        hmac_key(id, origin.to_string(), secret, algs.intersect(Family::Hmac.algs()))
+        hmac_key(
+            id,
+            origin.to_string(),
+            secret,
+            algs.intersect(Family::Hmac.algs()),
+        )
     }
 
     /// Prepares a public key from its raw bytes: a PKCS#1 `RSAPublicKey`
@@ -96,7 +108,13 @@ impl PreparedKey {
         raw: &[u8],
         algs: AlgSet,
     ) -> Result<PreparedKey, String> {
-        public_key(id, origin.to_string(), family, raw, algs.intersect(family.algs()))
+        public_key(
+            id,
+            origin.to_string(),
+            family,
+            raw,
+            algs.intersect(family.algs()),
+        )
     }
 
     /// Prepares a public key from an SPKI DER.
@@ -313,7 +331,10 @@ fn pem_block_key(
 /// secrets an RS→HS forger would try.
 fn pem_forms(block: &pem::Pem) -> Vec<Vec<u8>> {
     let text = pem::encode(block).into_bytes();
-    let trimmed = text.strip_suffix(b"\r\n").or(text.strip_suffix(b"\n")).map(<[u8]>::to_vec);
+    let trimmed = text
+        .strip_suffix(b"\r\n")
+        .or(text.strip_suffix(b"\n"))
+        .map(<[u8]>::to_vec);
     let mut forms = vec![text, block.contents().to_vec()];
     forms.extend(trimmed);
     forms
@@ -323,7 +344,8 @@ fn pem_forms(block: &pem::Pem) -> Vec<Vec<u8>> {
 fn spki_parts(der: &[u8]) -> Result<(Family, Vec<u8>), String> {
     use spki::der::Decode;
 
-    let info = spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|e| format!("bad SPKI: {e}"))?;
+    let info =
+        spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|e| format!("bad SPKI: {e}"))?;
     let raw = info.subject_public_key.raw_bytes().to_vec();
     let family = match info.algorithm.oid.to_string().as_str() {
         oid::RSA => Family::Rsa,
@@ -358,7 +380,9 @@ fn public_key(
         Family::Rsa => {
             let bits = rsa_modulus_bits(raw).ok_or("bad RSA public key")?;
             if bits < 2048 {
-                return Err(format!("RSA key of {bits} bits; at least 2048 are required"));
+                return Err(format!(
+                    "RSA key of {bits} bits; at least 2048 are required"
+                ));
             }
             Verifier::Rsa(raw.to_vec())
         }
@@ -385,7 +409,14 @@ fn public_key(
         }
         Family::Hmac => return Err("an HMAC secret is not a public key".into()),
     };
-    Ok(PreparedKey { id, origin, family, algs, verifier, public_forms: Vec::new() })
+    Ok(PreparedKey {
+        id,
+        origin,
+        family,
+        algs,
+        verifier,
+        public_forms: Vec::new(),
+    })
 }
 
 /// The bit length of an RSA modulus in a PKCS#1 `RSAPublicKey` DER.
@@ -421,7 +452,9 @@ fn jwk_key(origin: String, jwk: &Json) -> Result<Option<PreparedKey>, String> {
     };
     let b64 = |name: &str| -> Result<Vec<u8>, String> {
         let text = field(name).ok_or_else(|| format!("missing {name}"))?;
-        URL_SAFE_NO_PAD.decode_to_vec(text).map_err(|_| format!("{name} is not base64url"))
+        URL_SAFE_NO_PAD
+            .decode_to_vec(text)
+            .map_err(|_| format!("{name} is not base64url"))
     };
 
     // family and raw key bytes
@@ -462,7 +495,8 @@ fn jwk_key(origin: String, jwk: &Json) -> Result<Option<PreparedKey>, String> {
         return Ok(Some(hmac_key(id, origin, &raw, algs)));
     }
     let mut key = public_key(id, origin, family, &raw, algs)?;
-    key.public_forms.push(serde_json::to_vec(jwk).unwrap_or_default());
+    key.public_forms
+        .push(serde_json::to_vec(jwk).unwrap_or_default());
     Ok(Some(key))
 }
 
@@ -484,7 +518,10 @@ fn rsa_der(n: &[u8], e: &[u8]) -> Vec<u8> {
             out.push(len as u8);
         } else {
             let bytes = len.to_be_bytes();
-            let skip = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len() - 1);
+            let skip = bytes
+                .iter()
+                .position(|&b| b != 0)
+                .unwrap_or(bytes.len() - 1);
             out.push(0x80 | (bytes.len() - skip) as u8);
             out.extend_from_slice(&bytes[skip..]);
         }
@@ -516,12 +553,31 @@ mod tests {
     #[test]
     fn kid_lookup_binds_families() {
         let mut ring = Keyring::new();
-        ring.add(hmac_key(Some("h".into()), "t".into(), b"secret", Family::Hmac.algs()));
-        assert!(matches!(ring.candidates(Alg::Hs256, Some("h")), Candidates::Keys(k) if k.len() == 1));
-        assert!(matches!(ring.candidates(Alg::Rs256, Some("h")), Candidates::KidWrongType));
-        assert!(matches!(ring.candidates(Alg::Hs256, Some("x")), Candidates::NoSuchKid));
-        assert!(matches!(ring.candidates(Alg::Es256, None), Candidates::NoKeyForAlg));
-        assert!(matches!(ring.candidates(Alg::Hs512, None), Candidates::Keys(_)));
+        ring.add(hmac_key(
+            Some("h".into()),
+            "t".into(),
+            b"secret",
+            Family::Hmac.algs(),
+        ));
+        assert!(
+            matches!(ring.candidates(Alg::Hs256, Some("h")), Candidates::Keys(k) if k.len() == 1)
+        );
+        assert!(matches!(
+            ring.candidates(Alg::Rs256, Some("h")),
+            Candidates::KidWrongType
+        ));
+        assert!(matches!(
+            ring.candidates(Alg::Hs256, Some("x")),
+            Candidates::NoSuchKid
+        ));
+        assert!(matches!(
+            ring.candidates(Alg::Es256, None),
+            Candidates::NoKeyForAlg
+        ));
+        assert!(matches!(
+            ring.candidates(Alg::Hs512, None),
+            Candidates::Keys(_)
+        ));
     }
 
     #[test]
@@ -530,7 +586,9 @@ mod tests {
         let key = jwk_key("t".into(), &jwk).unwrap().unwrap();
         assert_eq!(key.algs.iter().collect::<Vec<_>>(), [Alg::Hs384]);
         let bad: Json = serde_json::json!({"kty":"oct","k":"c2VjcmV0","alg":"RS256"});
-        assert!(jwk_key("t".into(), &bad).unwrap_err().contains("does not fit"));
+        assert!(jwk_key("t".into(), &bad)
+            .unwrap_err()
+            .contains("does not fit"));
         let enc: Json = serde_json::json!({"kty":"oct","k":"c2VjcmV0","use":"enc"});
         assert!(jwk_key("t".into(), &enc).unwrap().is_none());
         let oaep: Json = serde_json::json!({"kty":"RSA","n":"AQAB","e":"AQAB","alg":"RSA-OAEP"});
@@ -539,7 +597,12 @@ mod tests {
 
     #[test]
     fn debug_never_shows_material() {
-        let key = hmac_key(Some("k".into()), "f".into(), b"hunter2-secret", Family::Hmac.algs());
+        let key = hmac_key(
+            Some("k".into()),
+            "f".into(),
+            b"hunter2-secret",
+            Family::Hmac.algs(),
+        );
         let text = format!("{key:?}");
         assert!(!text.contains("hunter2"));
         assert!(text.contains("HS256"));

@@ -15,7 +15,11 @@ impl log::Log for StderrLogger {
 
     fn log(&self, record: &log::Record<'_>) {
         if self.enabled(record.metadata()) {
-            eprintln!("jwtsweep: {}: {}", record.level().as_str().to_lowercase(), record.args());
+            eprintln!(
+                "jwtsweep: {}: {}",
+                record.level().as_str().to_lowercase(),
+                record.args()
+            );
         }
     }
 

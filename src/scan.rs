@@ -20,7 +20,7 @@ use rayon::prelude::*;
 
 use crate::cache::TokenCache;
 use crate::chunk;
-use crate::find::{Carrier, Found, Finder};
+use crate::find::{Carrier, Finder, Found};
 use crate::judge::{Policy, TimeOutcome};
 use crate::keys::Keyring;
 use crate::report::{InputError, Report, Settings};
@@ -213,8 +213,15 @@ impl<'c> Engine<'c> {
                 })
             })
             .collect();
-        log::debug!("threads: {threads}; cache: {} MiB per worker", per_worker >> 20);
-        log::debug!("chunks: {} KiB; mmap: {:?}", config.chunk_bytes >> 10, config.mmap);
+        log::debug!(
+            "threads: {threads}; cache: {} MiB per worker",
+            per_worker >> 20
+        );
+        log::debug!(
+            "chunks: {} KiB; mmap: {:?}",
+            config.chunk_bytes >> 10,
+            config.mmap
+        );
         Ok(Engine {
             config,
             finder: Finder::new(),
@@ -235,7 +242,10 @@ impl<'c> Engine<'c> {
         let opened = match source::open(input, self.config.mmap) {
             Ok(opened) => opened,
             Err(e) => {
-                report.errors.push(InputError { file: file.to_string(), message: e.to_string() });
+                report.errors.push(InputError {
+                    file: file.to_string(),
+                    message: e.to_string(),
+                });
                 return Ok(());
             }
         };
@@ -264,7 +274,10 @@ impl<'c> Engine<'c> {
             let (eof, error) = fill(reader, &mut buf, block);
             if let Some(e) = &error {
                 let message = format!("read error after {} bytes: {e}", offset + buf.len() as u64);
-                report.errors.push(InputError { file: file.to_string(), message });
+                report.errors.push(InputError {
+                    file: file.to_string(),
+                    message,
+                });
             }
             if eof || error.is_some() {
                 self.scan_data(&buf, file, lines, report, sink)?;
@@ -297,7 +310,10 @@ impl<'c> Engine<'c> {
         report.totals.bytes += data.len() as u64;
         for batch in ranges.chunks(self.batch_chunks) {
             let results: Vec<ChunkResult> = self.pool.install(|| {
-                batch.par_iter().map(|range| self.scan_chunk(&data[range.clone()], file)).collect()
+                batch
+                    .par_iter()
+                    .map(|range| self.scan_chunk(&data[range.clone()], file))
+                    .collect()
             });
             for result in results {
                 if let Some(sink) = sink.as_mut() {
@@ -320,7 +336,9 @@ impl<'c> Engine<'c> {
         // A worker's state is only ever used by its own thread, so the lock
         // is uncontended; it is poisoned only if a check panicked, which
         // would be a bug, so carry on with the state as it is.
-        let mut guard = self.workers[index].lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.workers[index]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let state = &mut *guard;
         state.found.clear();
         self.finder.find_all(chunk, &mut state.found);
@@ -350,7 +368,10 @@ impl<'c> Engine<'c> {
             });
             let (verdict, time) = match at {
                 Some(at) => config.policy.judge(&checked, at),
-                None => (config.policy.verdict(&checked, f64::NAN), TimeOutcome::Holds),
+                None => (
+                    config.policy.verdict(&checked, f64::NAN),
+                    TimeOutcome::Holds,
+                ),
             };
             result.report.add(&checked, verdict, found.carrier);
 
@@ -418,7 +439,8 @@ impl LineCursor {
         if newlines > 0 {
             self.line += newlines;
             // There is a newline in `skipped`, so memrchr finds one.
-            self.line_start = self.counted_to + memchr::memrchr(b'\n', skipped).map_or(0, |i| i + 1);
+            self.line_start =
+                self.counted_to + memchr::memrchr(b'\n', skipped).map_or(0, |i| i + 1);
             self.time = None;
         }
         self.counted_to = at;
@@ -433,7 +455,8 @@ impl LineCursor {
         };
         let line_start = self.line_start;
         let found = *self.time.get_or_insert_with(|| {
-            let end = memchr::memchr(b'\n', &chunk[line_start..]).map_or(chunk.len(), |i| line_start + i);
+            let end =
+                memchr::memchr(b'\n', &chunk[line_start..]).map_or(chunk.len(), |i| line_start + i);
             time::request_time(&chunk[line_start..end])
         });
         match found {
@@ -460,7 +483,12 @@ fn settings(config: &ScanConfig) -> Settings {
             .map(|k| {
                 let algs: Vec<&str> = k.algs.iter().map(|a| a.name()).collect();
                 let id = k.id.as_deref().unwrap_or("(no kid)");
-                format!("{id} ({}: {}) from {}", k.family.name(), algs.join(","), k.origin)
+                format!(
+                    "{id} ({}: {}) from {}",
+                    k.family.name(),
+                    algs.join(","),
+                    k.origin
+                )
             })
             .collect(),
     }
@@ -495,9 +523,13 @@ mod tests {
         for chunk_bytes in [1, 2, 5, 64, 1 << 20] {
             for threads in [1, 2] {
                 let mut sink = Collect(Vec::new());
-                let report =
-                    scan_bytes(log.as_bytes(), "t", &config(chunk_bytes, threads), Some(&mut sink))
-                        .unwrap();
+                let report = scan_bytes(
+                    log.as_bytes(),
+                    "t",
+                    &config(chunk_bytes, threads),
+                    Some(&mut sink),
+                )
+                .unwrap();
                 assert_eq!(report.totals.lines, 5);
                 assert_eq!(report.totals.tokens, 4);
                 assert_eq!(report.totals.distinct_tokens, 1);
@@ -518,7 +550,10 @@ mod tests {
     fn streams_match_whole_data() {
         let mut log = String::new();
         for i in 0..500 {
-            log.push_str(&format!("line {i} {}\n", if i % 3 == 0 { NONE } else { "none" }));
+            log.push_str(&format!(
+                "line {i} {}\n",
+                if i % 3 == 0 { NONE } else { "none" }
+            ));
         }
         let c = config(100, 2);
         let engine = Engine::new(&c, true).unwrap();
@@ -527,7 +562,9 @@ mod tests {
         {
             let mut sink: Option<&mut dyn Sink> = Some(&mut collect);
             let mut reader = io::Cursor::new(log.as_bytes());
-            engine.scan_stream(&mut reader, &Arc::from("t"), &mut report, &mut sink).unwrap();
+            engine
+                .scan_stream(&mut reader, &Arc::from("t"), &mut report, &mut sink)
+                .unwrap();
         }
         let mut whole = Collect(Vec::new());
         let expected = scan_bytes(log.as_bytes(), "t", &c, Some(&mut whole)).unwrap();
@@ -552,6 +589,9 @@ mod tests {
         let report = scan_bytes(log.as_bytes(), "t", &c, None).unwrap();
         // The signature is wrong, so no time judgement is made.
         assert_eq!(report.verdicts.of(Verdict::BadSignature), 3);
-        assert_eq!(report.time_sources.request_time + report.time_sources.fallback, 0);
+        assert_eq!(
+            report.time_sources.request_time + report.time_sources.fallback,
+            0
+        );
     }
 }

@@ -138,8 +138,11 @@ mod tests {
         std::fs::write(dir.path().join("a.log"), "x").unwrap();
         std::fs::write(dir.path().join("sub/c.log"), "x").unwrap();
         let missing = dir.path().join("nope.log");
-        let (inputs, errors) =
-            expand(&[dir.path().to_path_buf(), missing.clone(), PathBuf::from("-")]);
+        let (inputs, errors) = expand(&[
+            dir.path().to_path_buf(),
+            missing.clone(),
+            PathBuf::from("-"),
+        ]);
         let names: Vec<String> = inputs.iter().map(Input::label).collect();
         assert_eq!(names.len(), 4);
         assert!(names[0].ends_with("a.log") && names[1].ends_with("b.log"));

@@ -70,7 +70,11 @@ pub fn parse_rfc3339(text: &[u8]) -> Option<(f64, usize)> {
     let year = digits(text, 0, 4)? as i64;
     let month = digits(text, 5, 2)?;
     let day = digits(text, 8, 2)?;
-    let (h, m, s) = (digits(text, 11, 2)?, digits(text, 14, 2)?, digits(text, 17, 2)?);
+    let (h, m, s) = (
+        digits(text, 11, 2)?,
+        digits(text, 14, 2)?,
+        digits(text, 17, 2)?,
+    );
     let seps = [text[4], text[7], text[13], text[16]];
     if seps != [b'-', b'-', b':', b':'] || !matches!(text[10], b'T' | b't' | b' ') {
         return None;
@@ -81,7 +85,10 @@ pub fn parse_rfc3339(text: &[u8]) -> Option<(f64, usize)> {
     // fraction
     if text.get(at) == Some(&b'.') {
         let start = at + 1;
-        let len = text[start..].iter().take_while(|b| b.is_ascii_digit()).count();
+        let len = text[start..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
         if len == 0 {
             return None;
         }
@@ -99,7 +106,11 @@ pub fn parse_rfc3339(text: &[u8]) -> Option<(f64, usize)> {
                 return None;
             }
             let offset = (oh * 3600 + om * 60) as f64;
-            let t = if *sign == b'+' { t - offset } else { t + offset };
+            let t = if *sign == b'+' {
+                t - offset
+            } else {
+                t + offset
+            };
             Some((t, at + 6))
         }
         _ => None,
@@ -120,7 +131,11 @@ pub fn parse_clf(text: &[u8]) -> Option<f64> {
     let name = text.get(3..6)?;
     let month = MONTHS.iter().position(|m| &m[..] == name)? as u32 + 1;
     let year = digits(text, 7, 4)? as i64;
-    let (h, m, s) = (digits(text, 12, 2)?, digits(text, 15, 2)?, digits(text, 18, 2)?);
+    let (h, m, s) = (
+        digits(text, 12, 2)?,
+        digits(text, 15, 2)?,
+        digits(text, 18, 2)?,
+    );
     if [text[2], text[6], text[11], text[14], text[17], text[20]]
         != [b'/', b'/', b':', b':', b':', b' ']
     {
@@ -180,7 +195,12 @@ pub fn format_rfc3339(t: f64) -> String {
     let secs = t.floor() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, mo, d) = civil_from_days(days);
-    format!("{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem / 60 % 60, rem % 60)
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
 }
 
 /// The wall clock, read once per run to date occurrences that carry no
@@ -202,12 +222,24 @@ mod tests {
     fn rfc3339_forms() {
         assert_eq!(parse_rfc3339(b"2026-12-03T10:00:00Z"), Some((DEC3_10H, 20)));
         assert_eq!(parse_rfc3339(b"2026-12-03t10:00:00z").unwrap().0, DEC3_10H);
-        assert_eq!(parse_rfc3339(b"2026-12-03T11:30:00+01:30").unwrap().0, DEC3_10H);
-        assert_eq!(parse_rfc3339(b"2026-12-03T05:00:00-05:00").unwrap().0, DEC3_10H);
-        assert_eq!(parse_rfc3339(b"2026-12-03T10:00:00.25Z").unwrap().0, DEC3_10H + 0.25);
+        assert_eq!(
+            parse_rfc3339(b"2026-12-03T11:30:00+01:30").unwrap().0,
+            DEC3_10H
+        );
+        assert_eq!(
+            parse_rfc3339(b"2026-12-03T05:00:00-05:00").unwrap().0,
+            DEC3_10H
+        );
+        assert_eq!(
+            parse_rfc3339(b"2026-12-03T10:00:00.25Z").unwrap().0,
+            DEC3_10H + 0.25
+        );
         assert_eq!(parse_rfc3339(b"1970-01-01T00:00:00Z").unwrap().0, 0.0);
         assert_eq!(parse_rfc3339(b"1969-12-31T23:59:59Z").unwrap().0, -1.0);
-        assert_eq!(parse_rfc3339(b"2024-02-29T00:00:00Z").unwrap().0, 1_709_164_800.0);
+        assert_eq!(
+            parse_rfc3339(b"2024-02-29T00:00:00Z").unwrap().0,
+            1_709_164_800.0
+        );
         for bad in [
             &b"2026-13-03T10:00:00Z"[..],
             b"2026-02-30T10:00:00Z",

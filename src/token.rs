@@ -191,7 +191,10 @@ pub fn decode_into(segment: &[u8], out: &mut Vec<u8>) -> bool {
 /// Decodes and reads a token's header and, for a JWS, its claims and
 /// signature (left in `scratch.signature`).
 pub fn parse(segments: &Segments<'_>, scratch: &mut Scratch) -> Result<Parsed, Malformed> {
-    let mut parsed = Parsed { encrypted: segments.count == 5, ..Parsed::default() };
+    let mut parsed = Parsed {
+        encrypted: segments.count == 5,
+        ..Parsed::default()
+    };
 
     // header
     if !decode_into(segments.header, &mut scratch.header) {
@@ -325,7 +328,10 @@ fn number(value: Value<'_>, name: &'static str) -> Result<f64, Malformed> {
 }
 
 fn string(value: Value<'_>, name: &'static str) -> Result<String, Malformed> {
-    value.as_str().map(|s| s.into_owned()).ok_or(Malformed::Claim(name))
+    value
+        .as_str()
+        .map(|s| s.into_owned())
+        .ok_or(Malformed::Claim(name))
 }
 
 /// RFC 7519 §4.1.3: a string, or an array of strings.
@@ -357,7 +363,10 @@ mod tests {
     #[test]
     fn splits_three_and_five_segments_only() {
         let s = split(b"a.b.c").unwrap();
-        assert_eq!((s.header, s.payload, s.signature, s.count), (&b"a"[..], &b"b"[..], &b"c"[..], 3));
+        assert_eq!(
+            (s.header, s.payload, s.signature, s.count),
+            (&b"a"[..], &b"b"[..], &b"c"[..], 3)
+        );
         assert_eq!(s.signing_input, b"a.b");
         assert_eq!(split(b"a.b.c.d.e").unwrap().count, 5);
         assert_eq!(split(b"a.b.c.d.e").unwrap().signature, b"e");
@@ -397,16 +406,56 @@ mod tests {
         let cases = [
             (r#"{"alg":1}"#, "{}", Malformed::Alg),
             (r#"{"typ":"JWT"}"#, "{}", Malformed::Alg),
-            (r#"{"alg":"HS256","kid":7}"#, "{}", Malformed::HeaderMember("kid")),
-            (r#"{"alg":"HS256","crit":[]}"#, "{}", Malformed::HeaderMember("crit")),
-            (r#"{"alg":"HS256","crit":"exp"}"#, "{}", Malformed::HeaderMember("crit")),
-            (r#"{"alg":"HS256","b64":"false"}"#, "{}", Malformed::HeaderMember("b64")),
-            (r#"{"alg":"HS256"}"#, r#"{"exp":"1"}"#, Malformed::Claim("exp")),
-            (r#"{"alg":"HS256"}"#, r#"{"nbf":null}"#, Malformed::Claim("nbf")),
-            (r#"{"alg":"HS256"}"#, r#"{"iat":true}"#, Malformed::Claim("iat")),
-            (r#"{"alg":"HS256"}"#, r#"{"iss":1}"#, Malformed::Claim("iss")),
-            (r#"{"alg":"HS256"}"#, r#"{"aud":[1]}"#, Malformed::Claim("aud")),
-            (r#"{"alg":"HS256"}"#, r#"{"aud":{}}"#, Malformed::Claim("aud")),
+            (
+                r#"{"alg":"HS256","kid":7}"#,
+                "{}",
+                Malformed::HeaderMember("kid"),
+            ),
+            (
+                r#"{"alg":"HS256","crit":[]}"#,
+                "{}",
+                Malformed::HeaderMember("crit"),
+            ),
+            (
+                r#"{"alg":"HS256","crit":"exp"}"#,
+                "{}",
+                Malformed::HeaderMember("crit"),
+            ),
+            (
+                r#"{"alg":"HS256","b64":"false"}"#,
+                "{}",
+                Malformed::HeaderMember("b64"),
+            ),
+            (
+                r#"{"alg":"HS256"}"#,
+                r#"{"exp":"1"}"#,
+                Malformed::Claim("exp"),
+            ),
+            (
+                r#"{"alg":"HS256"}"#,
+                r#"{"nbf":null}"#,
+                Malformed::Claim("nbf"),
+            ),
+            (
+                r#"{"alg":"HS256"}"#,
+                r#"{"iat":true}"#,
+                Malformed::Claim("iat"),
+            ),
+            (
+                r#"{"alg":"HS256"}"#,
+                r#"{"iss":1}"#,
+                Malformed::Claim("iss"),
+            ),
+            (
+                r#"{"alg":"HS256"}"#,
+                r#"{"aud":[1]}"#,
+                Malformed::Claim("aud"),
+            ),
+            (
+                r#"{"alg":"HS256"}"#,
+                r#"{"aud":{}}"#,
+                Malformed::Claim("aud"),
+            ),
         ];
         for (h, c, want) in cases {
             assert_eq!(parse_str(&token(h, c, "")).unwrap_err(), want, "{h} {c}");
@@ -418,20 +467,32 @@ mod tests {
         let good_header = b64(r#"{"alg":"HS256"}"#);
         // Padding is not allowed.
         let padded = format!("{good_header}=.{}.", b64("{}"));
-        assert_eq!(parse_str(&padded).unwrap_err(), Malformed::Base64(Part::Header));
+        assert_eq!(
+            parse_str(&padded).unwrap_err(),
+            Malformed::Base64(Part::Header)
+        );
         // Non-zero unused bits: "e30" is "{}", "e31" decodes to the same
         // bytes with a stray bit set.
         let loose = format!("{good_header}.e31.");
-        assert_eq!(parse_str(&loose).unwrap_err(), Malformed::Base64(Part::Claims));
+        assert_eq!(
+            parse_str(&loose).unwrap_err(),
+            Malformed::Base64(Part::Claims)
+        );
         let not_json = token(r#"{"alg":"HS256"}"#, "hello", "");
-        assert!(matches!(parse_str(&not_json), Err(Malformed::Json(Part::Claims, _))));
+        assert!(matches!(
+            parse_str(&not_json),
+            Err(Malformed::Json(Part::Claims, _))
+        ));
         let dup = token(r#"{"alg":"HS256","alg":"none"}"#, "{}", "");
         assert_eq!(
             parse_str(&dup).unwrap_err(),
             Malformed::Json(Part::Header, JsonError::DuplicateMember)
         );
         let bad_sig = token(r#"{"alg":"HS256"}"#, "{}", "a+b/");
-        assert_eq!(parse_str(&bad_sig).unwrap_err(), Malformed::Base64(Part::Signature));
+        assert_eq!(
+            parse_str(&bad_sig).unwrap_err(),
+            Malformed::Base64(Part::Signature)
+        );
     }
 
     #[test]

@@ -70,7 +70,9 @@ impl fmt::Display for Reason {
             Reason::AlgExcluded => f.write_str("alg is excluded by --algs"),
             Reason::Crit => f.write_str("crit header lists extensions we do not understand"),
             Reason::NoSuchKid => f.write_str("kid names no configured key"),
-            Reason::KidWrongType => f.write_str("kid names a key whose type cannot verify this alg"),
+            Reason::KidWrongType => {
+                f.write_str("kid names a key whose type cannot verify this alg")
+            }
             Reason::NoKeyForAlg => f.write_str("no configured key verifies this alg"),
             Reason::EcdsaLength => f.write_str("ECDSA signature is not R||S of the curve's size"),
             Reason::EcdsaZero => f.write_str("ECDSA signature has r or s zero"),
@@ -159,8 +161,7 @@ fn check_into(
     let malformed = |m| (Verdict::Malformed, Reason::Malformed(m));
 
     // structure, header, claims
-    let segments = token::split(token)
-        .ok_or(malformed(Malformed::Base64(token::Part::Header)))?;
+    let segments = token::split(token).ok_or(malformed(Malformed::Base64(token::Part::Header)))?;
     let parsed = token::parse(&segments, scratch).map_err(malformed)?;
     checked.alg = Some(parsed.header.alg_text.clone());
     checked.kid = parsed.header.kid.clone();
@@ -195,7 +196,10 @@ fn check_into(
         return Err((Verdict::BadSignature, reason));
     }
     let input = segments.signing_input;
-    let Some(key) = keys.iter().find(|key| verify_signature(key, alg, input, signature)) else {
+    let Some(key) = keys
+        .iter()
+        .find(|key| verify_signature(key, alg, input, signature))
+    else {
         return Err((Verdict::BadSignature, Reason::Mismatch(keys.len())));
     };
     checked.key = Some(key.id.clone().unwrap_or_else(|| key.origin.clone()));
@@ -230,7 +234,14 @@ pub fn verify_signature(key: &PreparedKey, alg: Alg, input: &[u8], sig: &[u8]) -
         return false;
     }
     match (&key.verifier, alg) {
-        (Verifier::Hmac { hs256, hs384, hs512 }, _) => {
+        (
+            Verifier::Hmac {
+                hs256,
+                hs384,
+                hs512,
+            },
+            _,
+        ) => {
             let prepared = match alg {
                 Alg::Hs256 => hs256,
                 Alg::Hs384 => hs384,
@@ -247,14 +258,20 @@ pub fn verify_signature(key: &PreparedKey, alg: Alg, input: &[u8], sig: &[u8]) -
                 Alg::Ps384 => &signature::RSA_PSS_2048_8192_SHA384,
                 _ => &signature::RSA_PSS_2048_8192_SHA512,
             };
-            UnparsedPublicKey::new(params, der).verify(input, sig).is_ok()
+            UnparsedPublicKey::new(params, der)
+                .verify(input, sig)
+                .is_ok()
         }
-        (Verifier::P256(point), _) => UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
-            .verify(input, sig)
-            .is_ok(),
-        (Verifier::P384(point), _) => UnparsedPublicKey::new(&signature::ECDSA_P384_SHA384_FIXED, point)
-            .verify(input, sig)
-            .is_ok(),
+        (Verifier::P256(point), _) => {
+            UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+                .verify(input, sig)
+                .is_ok()
+        }
+        (Verifier::P384(point), _) => {
+            UnparsedPublicKey::new(&signature::ECDSA_P384_SHA384_FIXED, point)
+                .verify(input, sig)
+                .is_ok()
+        }
         (Verifier::P521(key), _) => {
             use p521::ecdsa::signature::Verifier as _;
             match p521::ecdsa::Signature::from_slice(sig) {
@@ -263,7 +280,9 @@ pub fn verify_signature(key: &PreparedKey, alg: Alg, input: &[u8], sig: &[u8]) -
             }
         }
         (Verifier::Ed25519(key), _) => match <[u8; 64]>::try_from(sig) {
-            Ok(bytes) => key.verify_strict(input, &ed25519_dalek::Signature::from_bytes(&bytes)).is_ok(),
+            Ok(bytes) => key
+                .verify_strict(input, &ed25519_dalek::Signature::from_bytes(&bytes))
+                .is_ok(),
             Err(_) => false,
         },
     }

@@ -149,51 +149,32 @@ fn signed(ctx: &Context<'_>, alg: Alg, claims: &Claims<'_>) -> Made {
 
 /// Valid; sometimes with `aud` as an array that holds the audience.
 fn valid(ctx: &Context<'_>, alg: Alg, claims: &Claims<'_>, rng: &mut impl RngCore) -> Made {
-    let other = if ctx.audience == "reporting" {
-        "billing"
-    } else {
-        "reporting"
-    };
-    let pair = [ctx.audience, other];
+    let other = [ctx.audience, "reporting"];
+    let mut claims = claims.clone();
     match rng::below(rng, 10) {
-        0 => signed(
-            ctx,
-            alg,
-            &Claims {
-                aud_as_array: true,
-                ..claims.clone()
-            },
-        ),
-        1 => signed(
-            ctx,
-            alg,
-            &Claims {
-                aud: &pair,
-                ..claims.clone()
-            },
-        ),
-        _ => signed(ctx, alg, claims),
+        0 => claims.aud_as_array = true,
+        1 if ctx.audience != "reporting" => claims.aud = &other,
+        _ => {}
     }
+    signed(ctx, alg, &claims)
 }
 
 /// An issuer that differs from the expected one, sometimes only by a
 /// trailing slash (a classic misconfiguration).
 fn wrong_issuer(ctx: &Context<'_>, alg: Alg, claims: &Claims<'_>, rng: &mut impl RngCore) -> Made {
+    let slash = format!("{}/", ctx.issuer);
     let candidates = [
-        format!("{}/", ctx.issuer),
-        "https://login.other.example".to_owned(),
-        "https://issuer.example.evil".to_owned(),
+        &slash,
+        "https://login.other.example",
+        "https://issuer.example.evil",
     ];
-    let usable: Vec<&String> = candidates.iter().filter(|c| *c != ctx.issuer).collect();
-    let iss = rng::pick(rng, &usable);
-    signed(
-        ctx,
-        alg,
-        &Claims {
-            iss,
-            ..claims.clone()
-        },
-    )
+    let usable: Vec<&str> = candidates
+        .into_iter()
+        .filter(|c| *c != ctx.issuer)
+        .collect();
+    let mut claims = claims.clone();
+    claims.iss = *rng::pick(rng, &usable);
+    signed(ctx, alg, &claims)
 }
 
 /// An audience (string or array) that does not hold the expected one.
@@ -204,26 +185,19 @@ fn wrong_audience(
     rng: &mut impl RngCore,
 ) -> Made {
     let staging = format!("{}-staging", ctx.audience);
-    let choices: [Vec<&str>; 3] = [vec![&staging], vec!["web", "mobile"], vec!["other-api"]];
+    let choices: [&[&str]; 3] = [&[&staging], &["web", "mobile"], &["other-api"]];
     let choice = rng::pick(rng, &choices);
-    let aud: Vec<&str> = choice
+    let mut aud: Vec<&str> = choice
         .iter()
         .copied()
         .filter(|a| *a != ctx.audience)
         .collect();
-    let aud = if aud.is_empty() {
-        vec![staging.as_str()]
-    } else {
-        aud
-    };
-    signed(
-        ctx,
-        alg,
-        &Claims {
-            aud: &aud,
-            ..claims.clone()
-        },
-    )
+    if aud.is_empty() {
+        aud.push(&staging);
+    }
+    let mut claims = claims.clone();
+    claims.aud = &aud;
+    signed(ctx, alg, &claims)
 }
 
 /// A good token with one signature byte changed (never the first, so an
@@ -248,10 +222,8 @@ fn unknown_key(ctx: &Context<'_>, alg: Alg, claims: &Claims<'_>, rng: &mut impl 
 
 /// `alg` is `none` (now and then in another casing), the signature empty.
 fn alg_none(claims: &Claims<'_>, rng: &mut impl RngCore) -> Made {
-    let name = *rng::pick(
-        rng,
-        &["none", "none", "none", "none", "none", "None", "NONE"],
-    );
+    const NAMES: [&str; 7] = ["none", "none", "none", "none", "none", "None", "NONE"];
+    let name = *rng::pick(rng, &NAMES);
     let text = mint::assemble(&mint::header_json(name, None, ""), &claims.to_json(), &[]);
     Made::new(text, name, None)
 }

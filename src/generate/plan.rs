@@ -149,10 +149,11 @@ fn assign(opts: &GenerateOptions, line_tokens: &mut [u32], tokens: &mut [TokenPl
         let turn = nth * count / total;
         nth += 1;
         let token = if turn == previous_turn {
-            let shift = rng::below(&mut rng, 2 * NEIGHBOURS + 1);
-            (turn as u64 + shift)
-                .saturating_sub(NEIGHBOURS)
-                .min(count as u64 - 1)
+            // uniform over the neighbours that exist, so the first and
+            // last tokens are not over-used
+            let low = (turn as u64).saturating_sub(NEIGHBOURS);
+            let high = (turn as u64 + NEIGHBOURS).min(count as u64 - 1);
+            low + rng::below(&mut rng, high - low + 1)
         } else {
             turn as u64
         };

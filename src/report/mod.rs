@@ -152,7 +152,11 @@ pub struct CacheReport {
 
 impl From<CacheStats> for CacheReport {
     fn from(s: CacheStats) -> CacheReport {
-        CacheReport { hits: s.hits, misses: s.misses, evictions: s.evictions }
+        CacheReport {
+            hits: s.hits,
+            misses: s.misses,
+            evictions: s.evictions,
+        }
     }
 }
 
@@ -191,7 +195,10 @@ pub struct Report {
 impl Report {
     /// An empty report.
     pub fn new() -> Report {
-        Report { schema_version: SCHEMA_VERSION, ..Report::default() }
+        Report {
+            schema_version: SCHEMA_VERSION,
+            ..Report::default()
+        }
     }
 
     /// Folds in one occurrence of a checked token.
@@ -265,7 +272,11 @@ fn bump(map: &mut BTreeMap<String, VerdictCounts>, key: Option<&str>, verdict: V
 }
 
 fn merge_key(map: &mut BTreeMap<String, VerdictCounts>, key: String, counts: &VerdictCounts) {
-    let key = if map.len() >= MAX_KEYS && !map.contains_key(&key) { OTHER.to_string() } else { key };
+    let key = if map.len() >= MAX_KEYS && !map.contains_key(&key) {
+        OTHER.to_string()
+    } else {
+        key
+    };
     map.entry(key).or_default().merge(counts);
 }
 
@@ -290,7 +301,12 @@ mod tests {
     use crate::token::Scratch;
 
     fn checked(token: &str) -> Checked {
-        crate::verify::check(token.as_bytes(), &Keyring::new(), &Policy::default(), &mut Scratch::new())
+        crate::verify::check(
+            token.as_bytes(),
+            &Keyring::new(),
+            &Policy::default(),
+            &mut Scratch::new(),
+        )
     }
 
     fn report_of(items: &[(&str, Verdict)]) -> Report {
@@ -343,7 +359,10 @@ mod tests {
         counts.add(Verdict::Expired);
         let text = serde_json::to_string(&counts).unwrap();
         assert!(text.contains("\"expired\":1"));
-        assert_eq!(serde_json::from_str::<VerdictCounts>(&text).unwrap(), counts);
+        assert_eq!(
+            serde_json::from_str::<VerdictCounts>(&text).unwrap(),
+            counts
+        );
         assert!(serde_json::from_str::<VerdictCounts>(r#"{"bogus":1}"#).is_err());
     }
 }

@@ -33,7 +33,10 @@ pub fn reason(occurrence: &Occurrence) -> Option<String> {
     if let Some((_, reason)) = checked.before_time {
         return Some(reason.to_string());
     }
-    let at = occurrence.at.map(crate::time::format_rfc3339).unwrap_or_default();
+    let at = occurrence
+        .at
+        .map(crate::time::format_rfc3339)
+        .unwrap_or_default();
     match occurrence.time {
         TimeOutcome::Expired(by) => Some(format!("expired {by:.0}s before {at}")),
         TimeOutcome::NotYetValid(by) => Some(format!("not valid until {by:.0}s after {at}")),

@@ -18,9 +18,17 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         "read {} files, {} lines, {} bytes in {:.2}s",
         t.files, t.lines, t.bytes, report.duration_secs
     )?;
-    writeln!(out, "found {} token occurrences, {} distinct", t.tokens, t.distinct_tokens)?;
+    writeln!(
+        out,
+        "found {} token occurrences, {} distinct",
+        t.tokens, t.distinct_tokens
+    )?;
     let s = &report.settings;
-    writeln!(out, "judged at: {} ({}), leeway {}s", s.at, s.time_rule, s.leeway_secs)?;
+    writeln!(
+        out,
+        "judged at: {} ({}), leeway {}s",
+        s.at, s.time_rule, s.leeway_secs
+    )?;
     let ts = &report.time_sources;
     if ts.request_time + ts.fallback > 0 {
         writeln!(
@@ -35,11 +43,23 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     if !s.audiences.is_empty() {
         writeln!(out, "audiences: {}", s.audiences.join(", "))?;
     }
-    writeln!(out, "keys: {}", if s.keys.is_empty() { "none".into() } else { s.keys.join("; ") })?;
+    writeln!(
+        out,
+        "keys: {}",
+        if s.keys.is_empty() {
+            "none".into()
+        } else {
+            s.keys.join("; ")
+        }
+    )?;
 
     // verdicts
     writeln!(out)?;
-    writeln!(out, "{:<18} {:>12} {:>7}", "verdict", "occurrences", "share")?;
+    writeln!(
+        out,
+        "{:<18} {:>12} {:>7}",
+        "verdict", "occurrences", "share"
+    )?;
     let total = report.verdicts.total().max(1) as f64;
     for verdict in Verdict::ALL {
         let n = report.verdicts.of(verdict);
@@ -50,9 +70,11 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     }
 
     // breakdowns
-    for (title, map) in
-        [("alg", &report.by_alg), ("kid", &report.by_kid), ("issuer", &report.by_issuer)]
-    {
+    for (title, map) in [
+        ("alg", &report.by_alg),
+        ("kid", &report.by_kid),
+        ("issuer", &report.by_issuer),
+    ] {
         breakdown(out, title, map)?;
     }
 
@@ -68,13 +90,29 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 
 /// A table of the largest keys with their valid and not-valid counts and
 /// the most common non-valid verdict.
-fn breakdown(out: &mut dyn Write, title: &str, map: &BTreeMap<String, VerdictCounts>) -> io::Result<()> {
+fn breakdown(
+    out: &mut dyn Write,
+    title: &str,
+    map: &BTreeMap<String, VerdictCounts>,
+) -> io::Result<()> {
     if map.is_empty() {
         return Ok(());
     }
     writeln!(out)?;
-    let width = map.keys().take(TOP).map(|k| k.chars().count()).max().unwrap_or(0).clamp(6, 48);
-    writeln!(out, "{:<width$} {:>12} {:>10}  most common problem", format!("by {title}"), "occurrences", "valid")?;
+    let width = map
+        .keys()
+        .take(TOP)
+        .map(|k| k.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(6, 48);
+    writeln!(
+        out,
+        "{:<width$} {:>12} {:>10}  most common problem",
+        format!("by {title}"),
+        "occurrences",
+        "valid"
+    )?;
     let mut rows: Vec<_> = map.iter().collect();
     rows.sort_by(|a, b| b.1.total().cmp(&a.1.total()).then(a.0.cmp(b.0)));
     for (key, counts) in rows.iter().take(TOP) {
@@ -82,9 +120,18 @@ fn breakdown(out: &mut dyn Write, title: &str, map: &BTreeMap<String, VerdictCou
             .into_iter()
             .filter(|v| *v != Verdict::Valid && counts.of(*v) > 0)
             .max_by_key(|v| counts.of(*v))
-            .map_or(String::new(), |v| format!("{} ({})", v.name(), counts.of(v)));
+            .map_or(String::new(), |v| {
+                format!("{} ({})", v.name(), counts.of(v))
+            });
         let key: String = key.chars().take(width).collect();
-        writeln!(out, "{:<width$} {:>12} {:>10}  {}", key, counts.total(), counts.of(Verdict::Valid), worst)?;
+        writeln!(
+            out,
+            "{:<width$} {:>12} {:>10}  {}",
+            key,
+            counts.total(),
+            counts.of(Verdict::Valid),
+            worst
+        )?;
     }
     if rows.len() > TOP {
         writeln!(out, "… and {} more", rows.len() - TOP)?;
