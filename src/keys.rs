@@ -42,11 +42,8 @@ impl KeyError {
 /// How a key verifies, prepared for repeated use.
 pub(crate) enum Verifier {
     /// One prepared HMAC key per hash, for the HS algs the key is bound to.
-    Hmac {
-        hs256: hmac::Key,
-        hs384: hmac::Key,
-        hs512: hmac::Key,
-    },
+    /// Boxed: three prepared states are large beside the other variants.
+    Hmac(Box<HmacKeys>),
     /// A PKCS#1 `RSAPublicKey` DER, as ring takes it.
     Rsa(Vec<u8>),
     /// An uncompressed SEC1 point on P-256, checked at load.
@@ -57,6 +54,13 @@ pub(crate) enum Verifier {
     P521(Box<p521::ecdsa::VerifyingKey>),
     /// A parsed Ed25519 verifying key.
     Ed25519(ed25519_dalek::VerifyingKey),
+}
+
+/// Prepared HMAC states, one per hash.
+pub(crate) struct HmacKeys {
+    pub(crate) hs256: hmac::Key,
+    pub(crate) hs384: hmac::Key,
+    pub(crate) hs512: hmac::Key,
 }
 
 /// A key ready to verify, bound to its algorithms.
@@ -279,11 +283,11 @@ fn hmac_key(id: Option<String>, origin: String, secret: &[u8], algs: AlgSet) -> 
         origin,
         family: Family::Hmac,
         algs,
-        verifier: Verifier::Hmac {
+        verifier: Verifier::Hmac(Box::new(HmacKeys {
             hs256: hmac::Key::new(hmac::HMAC_SHA256, secret),
             hs384: hmac::Key::new(hmac::HMAC_SHA384, secret),
             hs512: hmac::Key::new(hmac::HMAC_SHA512, secret),
-        },
+        })),
         public_forms: Vec::new(),
     }
 }

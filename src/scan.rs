@@ -12,6 +12,8 @@
 //! the size of a batch, cut at the last newline, so memory stays bounded
 //! whatever the input's size.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Read};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -23,7 +25,7 @@ use crate::chunk;
 use crate::find::{Carrier, Finder, Found};
 use crate::judge::{Policy, TimeOutcome};
 use crate::keys::Keyring;
-use crate::report::{InputError, Report, Settings};
+use crate::report::{InputError, Report, Settings, VerdictCounts};
 use crate::source::{self, Input, MmapChoice, Opened};
 use crate::time;
 use crate::token;
@@ -130,16 +132,46 @@ pub enum ScanError {
     Sink(#[source] io::Error),
 }
 
-/// What one worker keeps between chunks.
+/// What one worker keeps between chunks. Each worker folds into its own
+/// report; the reports merge once, when the scan ends.
 struct WorkerState {
     cache: TokenCache,
     scratch: token::Scratch,
     found: Vec<Found>,
+    report: Report,
+    tally: Tally,
+}
+
+/// Verdict counts per distinct token within a chunk, keyed by the address
+/// of its cached check (the `Arc` held here keeps the address unique). The
+/// breakdowns by alg, kid and issuer are then updated once per distinct
+/// token per chunk instead of once per occurrence.
+type Tally = HashMap<usize, (Arc<Checked>, VerdictCounts), BuildHasherDefault<AddressHasher>>;
+
+/// A hasher for addresses: a multiply and a shift.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(26);
+    }
 }
 
 /// The result of one chunk, with chunk-relative line numbers.
 struct ChunkResult {
-    report: Report,
     lines: u64,
     occurrences: Vec<Occurrence>,
 }
@@ -210,6 +242,8 @@ impl<'c> Engine<'c> {
                     cache: TokenCache::new(per_worker),
                     scratch: token::Scratch::new(),
                     found: Vec::new(),
+                    report: Report::new(),
+                    tally: Tally::default(),
                 })
             })
             .collect();
@@ -266,7 +300,12 @@ impl<'c> Engine<'c> {
         report: &mut Report,
         sink: &mut Option<&mut dyn Sink>,
     ) -> Result<(), ScanError> {
-        let mut block = self.config.chunk_bytes.max(1) * self.batch_chunks;
+        let chunks_per_block = self.batch_chunks.min(self.workers.len() * 4);
+        let mut block = self
+            .config
+            .chunk_bytes
+            .max(1)
+            .saturating_mul(chunks_per_block);
         let mut buf: Vec<u8> = Vec::with_capacity(block);
         let mut lines = 0;
         let mut offset = 0u64;
@@ -323,7 +362,6 @@ impl<'c> Engine<'c> {
                     }
                 }
                 lines += result.lines;
-                report.merge(result.report);
             }
         }
         report.totals.lines += lines - lines_before;
@@ -344,7 +382,6 @@ impl<'c> Engine<'c> {
         self.finder.find_all(chunk, &mut state.found);
 
         let mut result = ChunkResult {
-            report: Report::new(),
             lines: chunk::count_lines(chunk),
             occurrences: Vec::new(),
         };
@@ -353,16 +390,19 @@ impl<'c> Engine<'c> {
         for found in &state.found {
             cursor.advance_to(chunk, found.start);
             let text = &chunk[found.start..found.end];
+            let report = &mut state.report;
             let checked = state.cache.get_or_check(text, |t| {
-                verify::check(t, &config.keyring, &config.policy, &mut state.scratch)
+                let checked = verify::check(t, &config.keyring, &config.policy, &mut state.scratch);
+                report.add_distinct(checked.fingerprint);
+                checked
             });
 
             // the evaluation time, only when the verdict depends on it
             let at = checked.before_time.is_none().then(|| {
                 let (at, from_line) = cursor.evaluation_time(chunk, config.time_rule);
                 match from_line {
-                    true => result.report.time_sources.request_time += 1,
-                    false => result.report.time_sources.fallback += 1,
+                    true => report.time_sources.request_time += 1,
+                    false => report.time_sources.fallback += 1,
                 }
                 at
             });
@@ -373,7 +413,13 @@ impl<'c> Engine<'c> {
                     TimeOutcome::Holds,
                 ),
             };
-            result.report.add(&checked, verdict, found.carrier);
+            report.count(verdict, found.carrier);
+            let address = Arc::as_ptr(&checked) as usize;
+            let entry = state
+                .tally
+                .entry(address)
+                .or_insert_with(|| (Arc::clone(&checked), VerdictCounts::default()));
+            entry.1.add(verdict);
 
             if self.record {
                 result.occurrences.push(Occurrence {
@@ -391,13 +437,18 @@ impl<'c> Engine<'c> {
                 });
             }
         }
+        for (_, (checked, counts)) in state.tally.drain() {
+            state.report.add_breakdowns(&checked, &counts);
+        }
         result
     }
 
-    /// Adds the run's settings and the workers' cache counters.
+    /// Merges the workers' reports and cache counters, and adds the run's
+    /// settings.
     fn finish(&self, report: &mut Report) {
         for worker in &self.workers {
-            let state = worker.lock().unwrap_or_else(|e| e.into_inner());
+            let mut state = worker.lock().unwrap_or_else(|e| e.into_inner());
+            report.merge(std::mem::take(&mut state.report));
             report.cache.hits += state.cache.stats.hits;
             report.cache.misses += state.cache.stats.misses;
             report.cache.evictions += state.cache.stats.evictions;

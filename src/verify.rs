@@ -233,23 +233,16 @@ pub fn verify_signature(key: &PreparedKey, alg: Alg, input: &[u8], sig: &[u8]) -
     if !key.algs.contains(alg) {
         return false;
     }
-    match (&key.verifier, alg) {
-        (
-            Verifier::Hmac {
-                hs256,
-                hs384,
-                hs512,
-            },
-            _,
-        ) => {
+    match &key.verifier {
+        Verifier::Hmac(keys) => {
             let prepared = match alg {
-                Alg::Hs256 => hs256,
-                Alg::Hs384 => hs384,
-                _ => hs512,
+                Alg::Hs256 => &keys.hs256,
+                Alg::Hs384 => &keys.hs384,
+                _ => &keys.hs512,
             };
             ring::hmac::verify(prepared, input, sig).is_ok()
         }
-        (Verifier::Rsa(der), _) => {
+        Verifier::Rsa(der) => {
             let params: &'static dyn signature::VerificationAlgorithm = match alg {
                 Alg::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
                 Alg::Rs384 => &signature::RSA_PKCS1_2048_8192_SHA384,
@@ -262,27 +255,26 @@ pub fn verify_signature(key: &PreparedKey, alg: Alg, input: &[u8], sig: &[u8]) -
                 .verify(input, sig)
                 .is_ok()
         }
-        (Verifier::P256(point), _) => {
-            UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
-                .verify(input, sig)
-                .is_ok()
+        Verifier::P256(point) => {
+            let key = UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point);
+            key.verify(input, sig).is_ok()
         }
-        (Verifier::P384(point), _) => {
-            UnparsedPublicKey::new(&signature::ECDSA_P384_SHA384_FIXED, point)
-                .verify(input, sig)
-                .is_ok()
+        Verifier::P384(point) => {
+            let key = UnparsedPublicKey::new(&signature::ECDSA_P384_SHA384_FIXED, point);
+            key.verify(input, sig).is_ok()
         }
-        (Verifier::P521(key), _) => {
+        Verifier::P521(key) => {
             use p521::ecdsa::signature::Verifier as _;
             match p521::ecdsa::Signature::from_slice(sig) {
                 Ok(sig) => key.verify(input, &sig).is_ok(),
                 Err(_) => false,
             }
         }
-        (Verifier::Ed25519(key), _) => match <[u8; 64]>::try_from(sig) {
-            Ok(bytes) => key
-                .verify_strict(input, &ed25519_dalek::Signature::from_bytes(&bytes))
-                .is_ok(),
+        Verifier::Ed25519(key) => match <[u8; 64]>::try_from(sig) {
+            Ok(bytes) => {
+                let sig = ed25519_dalek::Signature::from_bytes(&bytes);
+                key.verify_strict(input, &sig).is_ok()
+            }
             Err(_) => false,
         },
     }

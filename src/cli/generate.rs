@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 
 use super::EXIT_VALID;
 use crate::alg::Alg;
-use crate::generate::{self, GenerateOptions, LogFormat};
+use crate::generate::{self, GenerateError, GenerateOptions, LogFormat};
 
 /// Flags of `jwtsweep generate`.
 #[derive(Debug, Args)]
@@ -49,7 +49,8 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 86_400)]
     pub span: i64,
 
-    /// Fraction of extra lines without a token (0 to 1).
+    /// The chance, 0 to 1, that a line carries no token (`--lines` counts
+    /// all lines).
     #[arg(long, default_value_t = 0.0)]
     pub noise: f64,
 
@@ -92,7 +93,7 @@ pub(super) fn run(args: GenerateArgs) -> anyhow::Result<i32> {
             })
             .collect::<anyhow::Result<_>>()?;
     }
-    opts.mix = generate::parse_mix(&args.mix).context("--mix")?;
+    opts.mix = generate::parse_mix(&args.mix).map_err(flag_error)?;
     opts.format = match args.format {
         FormatArg::Combined => LogFormat::Combined,
         FormatArg::Json => LogFormat::Json,
@@ -111,7 +112,7 @@ pub(super) fn run(args: GenerateArgs) -> anyhow::Result<i32> {
     opts.audience = args.audience;
     opts.keys_from = args.keys_from;
 
-    let summary = generate::generate(&opts)?;
+    let summary = generate::generate(&opts).map_err(flag_error)?;
     eprintln!(
         "jwtsweep: wrote {} lines ({} with tokens, {} distinct) to {}",
         summary.lines,
@@ -121,4 +122,20 @@ pub(super) fn run(args: GenerateArgs) -> anyhow::Result<i32> {
     );
     eprintln!("jwtsweep: scan them with: {}", summary.scan_flags.join(" "));
     Ok(EXIT_VALID)
+}
+
+/// Names a bad option by its flag, as the user typed it.
+fn flag_error(e: GenerateError) -> anyhow::Error {
+    match e {
+        GenerateError::InvalidOption { option, reason } => {
+            let flag = match option {
+                "span_secs" => "span",
+                "keys_from" => "keys-from",
+                "out_dir" => "out",
+                other => other,
+            };
+            anyhow::anyhow!("--{flag}: {reason}")
+        }
+        other => other.into(),
+    }
 }

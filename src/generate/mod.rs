@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 pub use craft::MARGIN_SECS;
-pub use keys::{KeySet, HMAC_SECRET_LEN, RSA_BITS};
+pub use keys::{KeySet, HMAC_SECRET_FILE, HMAC_SECRET_LEN, JWKS_FILE, RSA_BITS};
 pub use mint::{assemble, b64url, header_json, json_string, mint, sign, signature, Claims};
 
 use crate::alg::Alg;
@@ -177,7 +177,7 @@ pub struct GenerateSummary {
 pub enum GenerateError {
     /// An option is out of range or inconsistent with another.
     #[error("{option}: {reason}")]
-    Option {
+    InvalidOption {
         /// The option at fault, as named in [`GenerateOptions`].
         option: &'static str,
         /// What is wrong with it.
@@ -217,7 +217,7 @@ impl GenerateError {
     }
 
     fn option(option: &'static str, reason: impl Into<String>) -> GenerateError {
-        GenerateError::Option {
+        GenerateError::InvalidOption {
             option,
             reason: reason.into(),
         }
@@ -301,7 +301,7 @@ pub fn validate(opts: &GenerateOptions) -> Result<(), GenerateError> {
     if opts
         .start
         .checked_add(opts.span_secs)
-        .map_or(true, |end| end > LATEST_TIME)
+        .is_none_or(|end| end > LATEST_TIME)
     {
         let reason = "start + span_secs must not pass 9999-12-31T23:59:59Z";
         return Err(GenerateError::option("span_secs", reason));

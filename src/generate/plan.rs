@@ -126,7 +126,7 @@ pub(crate) fn apportion(seed: u64, mix: &[(Verdict, u32)], count: usize) -> Vec<
 
     let mut verdicts: Vec<Verdict> = counts
         .iter()
-        .flat_map(|&(v, n, _)| std::iter::repeat(v).take(n))
+        .flat_map(|&(v, n, _)| std::iter::repeat_n(v, n))
         .collect();
     rng::shuffle(&mut rng::stream(seed, "verdicts", 0), &mut verdicts);
     verdicts

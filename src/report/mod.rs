@@ -101,6 +101,37 @@ pub struct Totals {
     pub distinct_tokens: u64,
 }
 
+/// Occurrences by how they were found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarrierCounts {
+    /// After a `Bearer` scheme.
+    pub bearer: u64,
+    /// In a query or cookie parameter.
+    pub parameter: u64,
+    /// In a JSON string member.
+    pub json_member: u64,
+    /// Recognised by its JSON header alone.
+    pub bare: u64,
+}
+
+impl CarrierCounts {
+    fn add(&mut self, carrier: Carrier) {
+        *match carrier {
+            Carrier::Bearer => &mut self.bearer,
+            Carrier::Parameter => &mut self.parameter,
+            Carrier::JsonMember => &mut self.json_member,
+            Carrier::Bare => &mut self.bare,
+        } += 1;
+    }
+
+    fn merge(&mut self, other: &CarrierCounts) {
+        self.bearer += other.bearer;
+        self.parameter += other.parameter;
+        self.json_member += other.json_member;
+        self.bare += other.bare;
+    }
+}
+
 /// Which evaluation time judged the occurrences whose verdict depended on
 /// the clock.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,7 +209,7 @@ pub struct Report {
     /// Occurrences per verdict, by `iss`.
     pub by_issuer: BTreeMap<String, VerdictCounts>,
     /// Occurrences by how they were found.
-    pub carriers: BTreeMap<String, u64>,
+    pub carriers: CarrierCounts,
     /// Evaluation times used.
     pub time_sources: TimeSources,
     /// Distinct-token cache counters.
@@ -201,17 +232,36 @@ impl Report {
         }
     }
 
-    /// Folds in one occurrence of a checked token.
+    /// Folds in one occurrence of a checked token: [`Report::count`],
+    /// [`Report::add_distinct`] and [`Report::add_breakdowns`] at once.
     pub fn add(&mut self, checked: &Checked, verdict: Verdict, carrier: Carrier) {
+        self.count(verdict, carrier);
+        self.add_distinct(checked.fingerprint);
+        let mut counts = VerdictCounts::default();
+        counts.add(verdict);
+        self.add_breakdowns(checked, &counts);
+    }
+
+    /// Counts one occurrence's verdict and carrier.
+    pub fn count(&mut self, verdict: Verdict, carrier: Carrier) {
         self.totals.tokens += 1;
         self.verdicts.add(verdict);
-        if self.distinct.insert(checked.fingerprint) {
+        self.carriers.add(carrier);
+    }
+
+    /// Notes a distinct token by its fingerprint; seeing it again is
+    /// harmless, so a scan calls this once per check, not per occurrence.
+    pub fn add_distinct(&mut self, fingerprint: [u8; 32]) {
+        if self.distinct.insert(fingerprint) {
             self.totals.distinct_tokens = self.distinct.len() as u64;
         }
-        bump(&mut self.by_alg, checked.alg.as_deref(), verdict);
-        bump(&mut self.by_kid, checked.kid.as_deref(), verdict);
-        bump(&mut self.by_issuer, checked.claims.iss.as_deref(), verdict);
-        *self.carriers.entry(carrier.name().to_string()).or_default() += 1;
+    }
+
+    /// Adds a token's verdict counts to the alg, kid and issuer breakdowns.
+    pub fn add_breakdowns(&mut self, checked: &Checked, counts: &VerdictCounts) {
+        add_to(&mut self.by_alg, checked.alg.as_deref(), counts);
+        add_to(&mut self.by_kid, checked.kid.as_deref(), counts);
+        add_to(&mut self.by_issuer, checked.claims.iss.as_deref(), counts);
     }
 
     /// Merges another report into this one. Counts add; distinct tokens
@@ -232,9 +282,7 @@ impl Report {
                 merge_key(mine, key, &counts);
             }
         }
-        for (key, n) in other.carriers {
-            *self.carriers.entry(key).or_default() += n;
-        }
+        self.carriers.merge(&other.carriers);
         self.time_sources.request_time += other.time_sources.request_time;
         self.time_sources.fallback += other.time_sources.fallback;
         self.cache.hits += other.cache.hits;
@@ -259,16 +307,13 @@ impl Report {
     }
 }
 
-/// Adds one occurrence under `key` (or [`NONE`]), respecting [`MAX_KEYS`].
-fn bump(map: &mut BTreeMap<String, VerdictCounts>, key: Option<&str>, verdict: Verdict) {
+/// Adds counts under `key` (or [`NONE`]), respecting [`MAX_KEYS`].
+fn add_to(map: &mut BTreeMap<String, VerdictCounts>, key: Option<&str>, counts: &VerdictCounts) {
     let key = key.unwrap_or(NONE);
-    if let Some(counts) = map.get_mut(key) {
-        counts.add(verdict);
-        return;
+    match map.get_mut(key) {
+        Some(mine) => mine.merge(counts),
+        None => merge_key(map, clean_key(key), counts),
     }
-    let mut counts = VerdictCounts::default();
-    counts.add(verdict);
-    merge_key(map, clean_key(key), &counts);
 }
 
 fn merge_key(map: &mut BTreeMap<String, VerdictCounts>, key: String, counts: &VerdictCounts) {
@@ -345,7 +390,9 @@ mod tests {
     fn breakdowns_are_bounded_and_clean() {
         let mut map = BTreeMap::new();
         for i in 0..MAX_KEYS + 10 {
-            bump(&mut map, Some(&format!("kid-{i}")), Verdict::Valid);
+            let mut one = VerdictCounts::default();
+            one.add(Verdict::Valid);
+            add_to(&mut map, Some(&format!("kid-{i}")), &one);
         }
         assert_eq!(map.len(), MAX_KEYS + 1);
         assert_eq!(map[OTHER].total(), 10);
