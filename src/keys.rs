@@ -145,8 +145,9 @@ pub struct Keyring {
 /// The keys a token may be checked against.
 #[derive(Debug)]
 pub enum Candidates<'k> {
-    /// At least one key fits: try each.
-    Keys(Vec<&'k PreparedKey>),
+    /// At least one key fits: try each. Each comes with its index in
+    /// [`Keyring::keys`].
+    Keys(Vec<(usize, &'k PreparedKey)>),
     /// The `kid` names no key.
     NoSuchKid,
     /// The `kid` names keys, but none of a type that verifies this alg.
@@ -193,8 +194,8 @@ impl Keyring {
                 };
                 let fit: Vec<_> = indexes
                     .iter()
-                    .map(|&i| &self.keys[i])
-                    .filter(|k| k.algs.contains(alg))
+                    .map(|&i| (i, &self.keys[i]))
+                    .filter(|(_, k)| k.algs.contains(alg))
                     .collect();
                 if fit.is_empty() {
                     Candidates::KidWrongType
@@ -207,7 +208,7 @@ impl Keyring {
                 if indexes.is_empty() {
                     Candidates::NoKeyForAlg
                 } else {
-                    Candidates::Keys(indexes.iter().map(|&i| &self.keys[i]).collect())
+                    Candidates::Keys(indexes.iter().map(|&i| (i, &self.keys[i])).collect())
                 }
             }
         }

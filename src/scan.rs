@@ -25,7 +25,7 @@ use crate::chunk;
 use crate::find::{Carrier, Finder, Found};
 use crate::judge::{Policy, TimeOutcome};
 use crate::keys::Keyring;
-use crate::report::{InputError, Report, Settings, VerdictCounts};
+use crate::report::{InputError, Report, Settings, TokenIds, VerdictCounts};
 use crate::source::{self, Input, MmapChoice, Opened};
 use crate::time;
 use crate::token;
@@ -100,6 +100,8 @@ pub struct Occurrence {
     pub carrier: Carrier,
     /// The distinct token's check.
     pub checked: Arc<Checked>,
+    /// SHA-256 of the token text.
+    pub fingerprint: [u8; 32],
     /// This occurrence's verdict.
     pub verdict: Verdict,
     /// How the time claims fared at `at`.
@@ -185,6 +187,8 @@ struct Engine<'c> {
     record: bool,
     /// Chunks per batch: enough to keep every worker busy.
     batch_chunks: usize,
+    /// Identities for counting distinct tokens, shared by all workers.
+    ids: TokenIds,
 }
 
 /// Scans inputs, sending occurrences to `sink` (if any) in input order.
@@ -256,13 +260,19 @@ impl<'c> Engine<'c> {
             config.chunk_bytes >> 10,
             config.mmap
         );
+        // Occurrences wait in memory until their batch is written in order,
+        // so batches are small when they are recorded; otherwise a batch is
+        // a whole mapped input and workers never wait for each other.
+        let batch_chunks = if record { threads * 4 } else { usize::MAX };
+        let ids = TokenIds::new();
         Ok(Engine {
             config,
             finder: Finder::new(),
             pool,
             workers,
             record,
-            batch_chunks: threads * 4,
+            batch_chunks,
+            ids,
         })
     }
 
@@ -382,7 +392,7 @@ impl<'c> Engine<'c> {
         self.finder.find_all(chunk, &mut state.found);
 
         let mut result = ChunkResult {
-            lines: chunk::count_lines(chunk),
+            lines: 0,
             occurrences: Vec::new(),
         };
         let mut cursor = LineCursor::default();
@@ -392,9 +402,8 @@ impl<'c> Engine<'c> {
             let text = &chunk[found.start..found.end];
             let report = &mut state.report;
             let checked = state.cache.get_or_check(text, |t| {
-                let checked = verify::check(t, &config.keyring, &config.policy, &mut state.scratch);
-                report.add_distinct(checked.fingerprint);
-                checked
+                report.add_distinct(self.ids.id(t));
+                verify::check(t, &config.keyring, &config.policy, &mut state.scratch)
             });
 
             // the evaluation time, only when the verdict depends on it
@@ -427,6 +436,7 @@ impl<'c> Engine<'c> {
                     line: cursor.line + 1,
                     offset: (found.start - cursor.line_start) as u64,
                     carrier: found.carrier,
+                    fingerprint: checked.fingerprint_of(text),
                     checked,
                     verdict,
                     time,
@@ -440,6 +450,11 @@ impl<'c> Engine<'c> {
         for (_, (checked, counts)) in state.tally.drain() {
             state.report.add_breakdowns(&checked, &counts);
         }
+
+        // The cursor has counted newlines up to the last token; count the
+        // rest, plus a final line without a newline.
+        cursor.advance_to(chunk, chunk.len());
+        result.lines = cursor.line + u64::from(chunk.last().is_some_and(|&b| b != b'\n'));
         result
     }
 
@@ -617,6 +632,7 @@ mod tests {
                 .scan_stream(&mut reader, &Arc::from("t"), &mut report, &mut sink)
                 .unwrap();
         }
+        engine.finish(&mut report);
         let mut whole = Collect(Vec::new());
         let expected = scan_bytes(log.as_bytes(), "t", &c, Some(&mut whole)).unwrap();
         assert_eq!(collect.0, whole.0);

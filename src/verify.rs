@@ -12,6 +12,7 @@
 //! P-521), Ed25519 with `ed25519-dalek` (24.7k/s against ring's 15.7k/s).
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use ring::signature::{self, UnparsedPublicKey};
 use sha2::{Digest, Sha256};
@@ -90,8 +91,11 @@ impl fmt::Display for Reason {
 /// token's occurrences.
 #[derive(Clone, Debug)]
 pub struct Checked {
-    /// SHA-256 of the token text: the fingerprint reports use.
-    pub fingerprint: [u8; 32],
+    /// SHA-256 of the token text, the fingerprint reports use; computed
+    /// on first need (see [`Checked::fingerprint_of`]), since it costs as
+    /// much as an HMAC check and a scan without per-token output never
+    /// needs it.
+    fingerprint: OnceLock<[u8; 32]>,
     /// The header `alg` text as written, if the header was readable.
     pub alg: Option<String>,
     /// The supported algorithm, if `alg` named one.
@@ -106,14 +110,15 @@ pub struct Checked {
     /// A verdict that applies if the time claims hold (wrong_issuer,
     /// wrong_audience), with its reason.
     pub after_time: Option<(Verdict, Reason)>,
-    /// The origin of the key that verified the signature.
-    pub key: Option<String>,
+    /// The index, in [`Keyring::keys`], of the key that verified the
+    /// signature.
+    pub key: Option<usize>,
 }
 
 impl Checked {
-    fn new(token: &[u8]) -> Checked {
+    fn new() -> Checked {
         Checked {
-            fingerprint: Sha256::digest(token).into(),
+            fingerprint: OnceLock::new(),
             alg: None,
             alg_known: None,
             kid: None,
@@ -124,9 +129,17 @@ impl Checked {
         }
     }
 
-    /// The fingerprint as lowercase hex.
-    pub fn fingerprint_hex(&self) -> String {
-        hex(&self.fingerprint)
+    /// The fingerprint of `token`, which must be the text this was
+    /// checked from; computed once and kept.
+    pub fn fingerprint_of(&self, token: &[u8]) -> [u8; 32] {
+        *self
+            .fingerprint
+            .get_or_init(|| Sha256::digest(token).into())
+    }
+
+    /// The fingerprint, if it has been computed.
+    pub fn fingerprint(&self) -> Option<[u8; 32]> {
+        self.fingerprint.get().copied()
     }
 }
 
@@ -144,7 +157,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Checks a distinct token against the keyring and the time-free parts of
 /// the policy.
 pub fn check(token: &[u8], keyring: &Keyring, policy: &Policy, scratch: &mut Scratch) -> Checked {
-    let mut checked = Checked::new(token);
+    let mut checked = Checked::new();
     if let Err((verdict, reason)) = check_into(&mut checked, token, keyring, policy, scratch) {
         checked.before_time = Some((verdict, reason));
     }
@@ -163,8 +176,8 @@ fn check_into(
     // structure, header, claims
     let segments = token::split(token).ok_or(malformed(Malformed::Base64(token::Part::Header)))?;
     let parsed = token::parse(&segments, scratch).map_err(malformed)?;
-    checked.alg = Some(parsed.header.alg_text.clone());
-    checked.kid = parsed.header.kid.clone();
+    checked.alg = Some(parsed.header.alg_text);
+    checked.kid = parsed.header.kid;
     checked.claims = parsed.claims;
     if parsed.encrypted {
         return Err((Verdict::EncryptedJwe, Reason::Encrypted));
@@ -196,13 +209,11 @@ fn check_into(
         return Err((Verdict::BadSignature, reason));
     }
     let input = segments.signing_input;
-    let Some(key) = keys
-        .iter()
-        .find(|key| verify_signature(key, alg, input, signature))
-    else {
+    let verifies = |(_, key): &&(usize, &PreparedKey)| verify_signature(key, alg, input, signature);
+    let Some(&(index, _)) = keys.iter().find(verifies) else {
         return Err((Verdict::BadSignature, Reason::Mismatch(keys.len())));
     };
-    checked.key = Some(key.id.clone().unwrap_or_else(|| key.origin.clone()));
+    checked.key = Some(index);
 
     // claims that do not depend on time
     checked.after_time = policy.judge_identity(&checked.claims);

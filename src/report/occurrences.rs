@@ -70,7 +70,7 @@ impl<W: Write> Sink for JsonLines<W> {
             file: &o.file,
             line: o.line,
             offset: o.offset,
-            token_sha256: c.fingerprint_hex(),
+            token_sha256: crate::verify::hex(&o.fingerprint),
             alg: c.alg.as_deref(),
             kid: c.kid.as_deref(),
             iss: c.claims.iss.as_deref(),

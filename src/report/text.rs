@@ -43,15 +43,14 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     if !s.audiences.is_empty() {
         writeln!(out, "audiences: {}", s.audiences.join(", "))?;
     }
-    writeln!(
-        out,
-        "keys: {}",
-        if s.keys.is_empty() {
-            "none".into()
-        } else {
-            s.keys.join("; ")
+    if s.keys.is_empty() {
+        writeln!(out, "keys: none (every signed token is unknown_key)")?;
+    } else {
+        writeln!(out, "keys:")?;
+        for key in &s.keys {
+            writeln!(out, "  {key}")?;
         }
-    )?;
+    }
 
     // verdicts
     writeln!(out)?;
