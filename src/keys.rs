@@ -448,6 +448,13 @@ fn jwk_key(origin: String, jwk: &Json) -> Result<Option<PreparedKey>, String> {
     if field("use").is_some_and(|u| u != "sig") {
         return Ok(None);
     }
+    // RFC 7517 §4.3: a key whose operations exclude "verify" is not for us.
+    match jwk.get("key_ops") {
+        None => {}
+        Some(Json::Array(ops)) if ops.iter().any(|op| op == "verify") => {}
+        Some(Json::Array(_)) => return Ok(None),
+        Some(_) => return Err("key_ops is not an array".into()),
+    }
     let alg = match field("alg") {
         None => None,
         Some(name) => match Alg::from_name(name.as_bytes()) {
