@@ -53,13 +53,70 @@ pub struct Found {
     pub carrier: Carrier,
 }
 
-const PATTERNS: [&str; 6] = ["ey", "ew", "bearer", "token", "jwt", "authorization"];
-const EY: usize = 0;
-const EW: usize = 1;
-const BEARER: usize = 2;
-const TOKEN: usize = 3;
-const JWT: usize = 4;
-const AUTHORIZATION: usize = 5;
+/// The third base64url character after `ey`/`ew` for each way a JSON
+/// object can open: `{"` then a name byte below 0x40, 0x40 to 0x7F, or
+/// above (`eyI`…`eyL`); `{ ` (`eyA`…`eyD`); `{\t` (`ewk`…`ewn`); `{\n`
+/// (`ewo`…`ewr`); `{\r` (`ew0`…`ew3`).
+const EY_THIRD: &[u8] = b"ABCDIJKL";
+const EW_THIRD: &[u8] = b"klmnopqr0123";
+
+/// Three-letter pieces of the carrier words, searched in every case.
+const CARRIER_PIECES: [&[u8; 3]; 4] = [b"ear", b"tok", b"jwt", b"aut"];
+
+/// What a pattern index stands for.
+#[derive(Clone, Copy, Debug)]
+enum Pattern {
+    /// A JSON object opening, base64url-encoded.
+    Bare,
+    /// `ear` of `bearer`.
+    Bearer,
+    /// `tok` of `token`.
+    Token,
+    /// `jwt`.
+    Jwt,
+    /// `aut` of `authorization`.
+    Authorization,
+}
+
+/// The search patterns and what each stands for. Every pattern is three
+/// bytes and searched case-sensitively, with the carrier pieces written out
+/// in all eight cases: aho-corasick's SIMD Teddy searcher then does the
+/// scanning (52 patterns), where its case-insensitive mode falls back to a
+/// byte-at-a-time scan and read 457 MiB/s of a log without tokens.
+fn patterns() -> (Vec<Vec<u8>>, Vec<Pattern>) {
+    let mut patterns = Vec::new();
+    let mut kinds = Vec::new();
+    for (second, thirds) in [(b'y', EY_THIRD), (b'w', EW_THIRD)] {
+        for &third in thirds {
+            patterns.push(vec![b'e', second, third]);
+            kinds.push(Pattern::Bare);
+        }
+    }
+    let carriers = [
+        Pattern::Bearer,
+        Pattern::Token,
+        Pattern::Jwt,
+        Pattern::Authorization,
+    ];
+    for (piece, kind) in CARRIER_PIECES.iter().zip(carriers) {
+        for case in 0..8u8 {
+            let variant: Vec<u8> = piece
+                .iter()
+                .enumerate()
+                .map(|(i, &b)| {
+                    if case >> i & 1 == 1 {
+                        b.to_ascii_uppercase()
+                    } else {
+                        b
+                    }
+                })
+                .collect();
+            patterns.push(variant);
+            kinds.push(kind);
+        }
+    }
+    (patterns, kinds)
+}
 
 /// Parameter and member names that carry a token.
 const CARRIER_NAMES: [&[u8]; 4] = [b"token", b"access_token", b"id_token", b"jwt"];
@@ -68,6 +125,7 @@ const CARRIER_NAMES: [&[u8]; 4] = [b"token", b"access_token", b"id_token", b"jwt
 #[derive(Clone, Debug)]
 pub struct Finder {
     searcher: AhoCorasick,
+    kinds: Vec<Pattern>,
 }
 
 impl Default for Finder {
@@ -107,14 +165,14 @@ fn is_run(b: u8) -> bool {
 impl Finder {
     /// Builds the searcher.
     pub fn new() -> Finder {
+        let (patterns, kinds) = patterns();
         let searcher = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostFirst)
             .kind(Some(AhoCorasickKind::DFA))
-            .build(PATTERNS)
+            .build(patterns)
             // The patterns are fixed and valid; building cannot fail.
             .expect("static patterns build");
-        Finder { searcher }
+        Finder { searcher, kinds }
     }
 
     /// Appends every token in `hay` to `out`, in order.
@@ -125,12 +183,27 @@ impl Finder {
                 break;
             };
             let start = m.start();
-            let outcome = match m.pattern().as_usize() {
-                EY | EW => bare(hay, start),
-                BEARER => bearer(hay, start, m.end()),
-                TOKEN | JWT => named(hay, start, m.end()),
-                AUTHORIZATION => authorization(hay, start, m.end()),
-                _ => Skip(m.end()),
+            let word = |before: usize, len: usize, text: &[u8]| {
+                let from = start.checked_sub(before)?;
+                let word = hay.get(from..from + len)?;
+                word.eq_ignore_ascii_case(text)
+                    .then_some((from, from + len))
+            };
+            let outcome = match self.kinds[m.pattern().as_usize()] {
+                Pattern::Bare => bare(hay, start),
+                Pattern::Bearer => match word(1, 6, b"bearer") {
+                    Some((from, to)) => bearer(hay, from, to),
+                    None => Skip(start + 1),
+                },
+                Pattern::Token => match word(0, 5, b"token") {
+                    Some((from, to)) => named(hay, from, to),
+                    None => Skip(start + 1),
+                },
+                Pattern::Jwt => named(hay, start, start + 3),
+                Pattern::Authorization => match word(0, 13, b"authorization") {
+                    Some((from, to)) => authorization(hay, from, to),
+                    None => Skip(start + 1),
+                },
             };
             pos = match outcome {
                 Token(found) => {
@@ -180,8 +253,7 @@ fn run_end(hay: &[u8], start: usize) -> Result<usize, usize> {
 /// A bare `ey`/`ew` run: exact case, at a run boundary, with a header that
 /// is strict base64url and opens a JSON object with a member name.
 fn bare(hay: &[u8], start: usize) -> Outcome {
-    let exact = hay[start] == b'e' && matches!(hay[start + 1], b'y' | b'w');
-    if !exact || (start > 0 && is_run(hay[start - 1])) {
+    if start > 0 && is_run(hay[start - 1]) {
         return Skip(start + 1);
     }
     let end = match run_end(hay, start) {

@@ -163,21 +163,20 @@ struct NameRef {
     start: u32,
     end: u32,
     in_scratch: bool,
+    /// The length and first bytes, packed: names whose tags differ differ,
+    /// so most pairs are told apart without a `memcmp` call (which took 5%
+    /// of a scan when every claim name has three letters).
+    tag: u64,
 }
 
-/// Bytes that end a run of plain string content: the closing quote, an
-/// escape, or a control character (RFC 8259 §7).
-const STRING_STOP: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 0x20 {
-        table[b] = true;
-        b += 1;
-    }
-    table[b'"' as usize] = true;
-    table[b'\\' as usize] = true;
-    table
-};
+/// The tag of a name: its first seven bytes and its length.
+fn tag(name: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = name.len().min(7);
+    bytes[..n].copy_from_slice(&name[..n]);
+    bytes[7] = name.len().min(255) as u8;
+    u64::from_le_bytes(bytes)
+}
 
 /// A reusable strict reader; keep one per worker.
 #[derive(Default)]
@@ -348,15 +347,22 @@ impl<'a> Parser<'a, '_> {
         let mut escaped = false;
         let mut non_ascii = 0u8;
         loop {
-            // Jump to the next byte that needs a decision, noting any byte
-            // outside ASCII on the way.
+            // Jump to the next quote or escape with memchr, then check the
+            // plain bytes between in one pass that vectorises: their
+            // minimum finds control characters, their maximum non-ASCII.
             let rest = &self.text[self.pos..];
-            let Some(hit) = rest.iter().position(|&b| {
-                non_ascii |= b;
-                STRING_STOP[b as usize]
-            }) else {
+            let Some(hit) = memchr::memchr2(b'"', b'\\', rest) else {
                 return Err(JsonError::Syntax(self.text.len()));
             };
+            let plain = &rest[..hit];
+            let (low, high) = plain
+                .iter()
+                .fold((u8::MAX, 0), |(lo, hi), &b| (lo.min(b), hi.max(b)));
+            if low < 0x20 {
+                let at = plain.iter().position(|&b| b < 0x20).unwrap_or(0);
+                return Err(JsonError::BadString(self.pos + at));
+            }
+            non_ascii |= high;
             self.pos += hit;
             match self.text[self.pos] {
                 b'"' => break,
@@ -492,17 +498,22 @@ impl<'a> Parser<'a, '_> {
             let start = self.scratch.unescaped.len();
             unescape(raw, &mut self.scratch.unescaped)
                 .map_err(|_| JsonError::BadString(self.pos))?;
+            let end = self.scratch.unescaped.len();
+            let tag = tag(&self.scratch.unescaped[start..end]);
             NameRef {
                 start: start as u32,
-                end: self.scratch.unescaped.len() as u32,
+                end: end as u32,
                 in_scratch: true,
+                tag,
             }
         } else {
             let start = raw.as_ptr() as usize - self.text.as_ptr() as usize;
+            let end = start + raw.len();
             NameRef {
                 start: start as u32,
-                end: (start + raw.len()) as u32,
+                end: end as u32,
                 in_scratch: false,
+                tag: tag(raw),
             }
         };
         self.scratch.names.push(name);
@@ -519,16 +530,13 @@ impl<'a> Parser<'a, '_> {
         let count = scratch.names.len() - first;
         if count <= PAIRWISE_LIMIT {
             let names = &scratch.names[first..];
-            for (i, a) in names.iter().enumerate() {
-                let a = name_bytes(text, scratch, *a);
-                if names[i + 1..]
-                    .iter()
-                    .any(|b| name_bytes(text, scratch, *b) == a)
-                {
-                    return true;
-                }
-            }
-            return false;
+            let same = |a: &NameRef, b: &NameRef| {
+                a.tag == b.tag && name_bytes(text, scratch, *a) == name_bytes(text, scratch, *b)
+            };
+            return names
+                .iter()
+                .enumerate()
+                .any(|(i, a)| names[i + 1..].iter().any(|b| same(a, b)));
         }
         let mut names = scratch.names.split_off(first);
         names.sort_unstable_by(|a, b| {

@@ -401,8 +401,9 @@ impl<'c> Engine<'c> {
             cursor.advance_to(chunk, found.start);
             let text = &chunk[found.start..found.end];
             let report = &mut state.report;
-            let checked = state.cache.get_or_check(text, |t| {
-                report.add_distinct(self.ids.id(t));
+            let hash = self.ids.hash(text);
+            let checked = state.cache.get_or_check(text, hash, |t| {
+                report.add_distinct(self.ids.id_with(hash, t));
                 verify::check(t, &config.keyring, &config.policy, &mut state.scratch)
             });
 

@@ -338,7 +338,18 @@ impl TokenIds {
 
     /// The identity of a token text.
     pub fn id(&self, token: &[u8]) -> u128 {
-        (self.high.hash_one(token) as u128) << 64 | self.low.hash_one(token) as u128
+        self.id_with(self.hash(token), token)
+    }
+
+    /// The low half of the identity: a 64-bit keyed hash, which the token
+    /// cache uses as its hash so each occurrence is hashed once.
+    pub fn hash(&self, token: &[u8]) -> u64 {
+        self.low.hash_one(token)
+    }
+
+    /// The identity, given its low half from [`TokenIds::hash`].
+    pub fn id_with(&self, low: u64, token: &[u8]) -> u128 {
+        (self.high.hash_one(token) as u128) << 64 | low as u128
     }
 }
 
