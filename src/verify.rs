@@ -113,6 +113,9 @@ pub struct Checked {
     /// The index, in [`Keyring::keys`], of the key that verified the
     /// signature.
     pub key: Option<usize>,
+    /// The breakdown group the scanning worker filed this check under; only
+    /// meaningful to that worker.
+    pub(crate) group: u32,
 }
 
 impl Checked {
@@ -126,6 +129,7 @@ impl Checked {
             before_time: None,
             after_time: None,
             key: None,
+            group: 0,
         }
     }
 

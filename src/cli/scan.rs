@@ -202,6 +202,8 @@ fn configure(args: &ScanArgs) -> anyhow::Result<ScanConfig> {
     config.cache_bytes = args.cache_mib.saturating_mul(1 << 20);
     config.chunk_bytes = args.chunk_bytes;
     config.keep_token_text = args.show_tokens;
+    // The process exits right after the scan.
+    config.free_caches = false;
     Ok(config)
 }
 

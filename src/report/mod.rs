@@ -261,9 +261,22 @@ impl Report {
 
     /// Adds a token's verdict counts to the alg, kid and issuer breakdowns.
     pub fn add_breakdowns(&mut self, checked: &Checked, counts: &VerdictCounts) {
-        add_to(&mut self.by_alg, checked.alg.as_deref(), counts);
-        add_to(&mut self.by_kid, checked.kid.as_deref(), counts);
-        add_to(&mut self.by_issuer, checked.claims.iss.as_deref(), counts);
+        let (alg, kid) = (checked.alg.as_deref(), checked.kid.as_deref());
+        self.add_breakdowns_for(alg, kid, checked.claims.iss.as_deref(), counts);
+    }
+
+    /// Adds verdict counts under an alg, a kid and an issuer (each `None`
+    /// when the tokens lack it).
+    pub fn add_breakdowns_for(
+        &mut self,
+        alg: Option<&str>,
+        kid: Option<&str>,
+        iss: Option<&str>,
+        counts: &VerdictCounts,
+    ) {
+        add_to(&mut self.by_alg, alg, counts);
+        add_to(&mut self.by_kid, kid, counts);
+        add_to(&mut self.by_issuer, iss, counts);
     }
 
     /// Merges another report into this one. Counts add; distinct tokens
