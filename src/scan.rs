@@ -165,11 +165,7 @@ struct Groups {
 impl Groups {
     /// The group of a check's alg, kid and issuer, created if new.
     fn intern(&mut self, checked: &Checked) -> u32 {
-        let key = [
-            checked.alg.as_deref(),
-            checked.kid.as_deref(),
-            checked.claims.iss.as_deref(),
-        ];
+        let key = [checked.alg(), checked.kid.as_deref(), checked.claims.iss()];
         let hash = self.hasher.hash_one(key);
         let keys = &self.keys;
         let same = |&i: &u32| {

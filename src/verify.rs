@@ -96,8 +96,8 @@ pub struct Checked {
     /// much as an HMAC check and a scan without per-token output never
     /// needs it.
     fingerprint: OnceLock<[u8; 32]>,
-    /// The header `alg` text as written, if the header was readable.
-    pub alg: Option<String>,
+    /// The header `alg` text, when it names no supported algorithm.
+    alg_other: Option<String>,
     /// The supported algorithm, if `alg` named one.
     pub alg_known: Option<Alg>,
     /// The header `kid`.
@@ -122,8 +122,8 @@ impl Checked {
     fn new() -> Checked {
         Checked {
             fingerprint: OnceLock::new(),
-            alg: None,
             alg_known: None,
+            alg_other: None,
             kid: None,
             claims: token::Claims::default(),
             before_time: None,
@@ -139,6 +139,15 @@ impl Checked {
         *self
             .fingerprint
             .get_or_init(|| Sha256::digest(token).into())
+    }
+
+    /// The header `alg` as written, if the header was readable (a
+    /// supported alg by its canonical name).
+    pub fn alg(&self) -> Option<&str> {
+        match self.alg_known {
+            Some(alg) => Some(alg.name()),
+            None => self.alg_other.as_deref(),
+        }
     }
 
     /// The fingerprint, if it has been computed.
@@ -180,7 +189,10 @@ fn check_into(
     // structure, header, claims
     let segments = token::split(token).ok_or(malformed(Malformed::Base64(token::Part::Header)))?;
     let parsed = token::parse(&segments, scratch).map_err(malformed)?;
-    checked.alg = Some(parsed.header.alg_text);
+    checked.alg_other = parsed.header.alg_text;
+    if let Some(AlgValue::Known(alg)) = parsed.header.alg {
+        checked.alg_known = Some(alg);
+    }
     checked.kid = parsed.header.kid;
     checked.claims = parsed.claims;
     if parsed.encrypted {
@@ -193,7 +205,6 @@ fn check_into(
         Some(AlgValue::None) => return Err((Verdict::AlgNone, Reason::AlgNone)),
         _ => return Err((Verdict::UnsupportedAlg, Reason::AlgUnknown)),
     };
-    checked.alg_known = Some(alg);
     if !policy.algs.contains(alg) {
         return Err((Verdict::UnsupportedAlg, Reason::AlgExcluded));
     }

@@ -261,8 +261,8 @@ impl Report {
 
     /// Adds a token's verdict counts to the alg, kid and issuer breakdowns.
     pub fn add_breakdowns(&mut self, checked: &Checked, counts: &VerdictCounts) {
-        let (alg, kid) = (checked.alg.as_deref(), checked.kid.as_deref());
-        self.add_breakdowns_for(alg, kid, checked.claims.iss.as_deref(), counts);
+        let (alg, kid) = (checked.alg(), checked.kid.as_deref());
+        self.add_breakdowns_for(alg, kid, checked.claims.iss(), counts);
     }
 
     /// Adds verdict counts under an alg, a kid and an issuer (each `None`

@@ -44,7 +44,7 @@ fn rfc7515_appendix_a_jwts() {
         );
         assert_eq!(checked.alg_known, Some(alg), "{file}");
         assert_eq!(checked.claims.exp, Some(EXP_2011), "{file}");
-        assert_eq!(checked.claims.iss.as_deref(), Some("joe"), "{file}");
+        assert_eq!(checked.claims.iss(), Some("joe"), "{file}");
         assert_eq!(
             policy.verdict(&checked, EXP_2011 - 10.0),
             Verdict::Valid,
