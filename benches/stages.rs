@@ -119,6 +119,34 @@ fn parse(c: &mut Criterion) {
             }
         })
     });
+    let claims: Vec<Vec<u8>> = tokens
+        .iter()
+        .map(|t| {
+            let segments = token::split(t.as_bytes()).unwrap();
+            let mut out = Vec::new();
+            assert!(token::decode_into(segments.payload, &mut out));
+            out
+        })
+        .collect();
+    let mut reader = jwtsweep::json::Reader::new();
+    group.bench_function("claims_json_only", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for text in &claims {
+                reader.read_object(black_box(text), |_, _| n += 1).unwrap();
+            }
+            n
+        })
+    });
+    let mut out = Vec::new();
+    group.bench_function("base64_payload_only", |b| {
+        b.iter(|| {
+            for t in &tokens {
+                let segments = token::split(t.as_bytes()).unwrap();
+                assert!(token::decode_into(black_box(segments.payload), &mut out));
+            }
+        })
+    });
     group.finish();
 }
 
