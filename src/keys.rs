@@ -63,6 +63,32 @@ pub(crate) struct HmacKeys {
     pub(crate) hs512: hmac::Key,
 }
 
+impl fmt::Debug for HmacKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print key material.
+        f.write_str("HmacKeys(..)")
+    }
+}
+
+impl HmacKeys {
+    fn new(secret: &[u8]) -> HmacKeys {
+        HmacKeys {
+            hs256: hmac::Key::new(hmac::HMAC_SHA256, secret),
+            hs384: hmac::Key::new(hmac::HMAC_SHA384, secret),
+            hs512: hmac::Key::new(hmac::HMAC_SHA512, secret),
+        }
+    }
+
+    /// The prepared key for an HS alg (HS512 for any other).
+    pub(crate) fn for_alg(&self, alg: Alg) -> &hmac::Key {
+        match alg {
+            Alg::Hs256 => &self.hs256,
+            Alg::Hs384 => &self.hs384,
+            _ => &self.hs512,
+        }
+    }
+}
+
 /// A key ready to verify, bound to its algorithms.
 pub struct PreparedKey {
     /// The key id (`kid`), if it has one.
@@ -140,6 +166,9 @@ pub struct Keyring {
     keys: Vec<PreparedKey>,
     by_kid: HashMap<String, Vec<usize>>,
     by_alg: [Vec<usize>; Alg::ALL.len()],
+    /// HMAC keys made from every public key's forms, for the key-confusion
+    /// sweep.
+    confusion: Vec<HmacKeys>,
 }
 
 /// The keys a token may be checked against.
@@ -171,7 +200,17 @@ impl Keyring {
         for alg in key.algs.iter() {
             self.by_alg[alg.index()].push(index);
         }
+        self.confusion
+            .extend(key.public_forms.iter().map(|form| HmacKeys::new(form)));
         self.keys.push(key);
+    }
+
+    /// Whether an HS* MAC verifies with one of the public keys' forms as
+    /// the secret: proof of RS→HS key confusion.
+    pub fn mac_matches_public_key(&self, alg: Alg, input: &[u8], mac: &[u8]) -> bool {
+        self.confusion
+            .iter()
+            .any(|keys| hmac::verify(keys.for_alg(alg), input, mac).is_ok())
     }
 
     /// Every key, in load order.
@@ -284,11 +323,7 @@ fn hmac_key(id: Option<String>, origin: String, secret: &[u8], algs: AlgSet) -> 
         origin,
         family: Family::Hmac,
         algs,
-        verifier: Verifier::Hmac(Box::new(HmacKeys {
-            hs256: hmac::Key::new(hmac::HMAC_SHA256, secret),
-            hs384: hmac::Key::new(hmac::HMAC_SHA384, secret),
-            hs512: hmac::Key::new(hmac::HMAC_SHA512, secret),
-        })),
+        verifier: Verifier::Hmac(Box::new(HmacKeys::new(secret))),
         public_forms: Vec::new(),
     }
 }

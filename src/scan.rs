@@ -24,7 +24,7 @@ use crate::chunk;
 use crate::find::{Carrier, Finder, Found};
 use crate::judge::{Policy, TimeOutcome};
 use crate::keys::Keyring;
-use crate::report::{InputError, Report, Settings, TokenIds, VerdictCounts};
+use crate::report::{Example, InputError, Report, Settings, TokenIds, VerdictCounts};
 use crate::source::{self, Input, MmapChoice, Opened};
 use crate::time;
 use crate::token;
@@ -191,14 +191,19 @@ impl Groups {
         for (key, counts) in self.keys.iter().zip(&self.counts) {
             let [alg, kid, iss] = key;
             report.add_breakdowns_for(alg.as_deref(), kid.as_deref(), iss.as_deref(), counts);
+            report.add_family(alg.as_deref(), kid.as_deref(), iss.as_deref());
         }
         *self = Groups::default();
     }
 }
 
-/// The result of one chunk, with chunk-relative line numbers.
+/// An input being scanned.
+struct InputRef {
+    label: Arc<str>,
+}
+
+/// The result of one chunk.
 struct ChunkResult {
-    lines: u64,
     occurrences: Vec<Occurrence>,
 }
 
@@ -226,7 +231,10 @@ pub fn scan(
     let mut report = Report::new();
     let mut sink = sink;
     for input in inputs {
-        engine.scan_input(input, &mut report, &mut sink)?;
+        let file = InputRef {
+            label: input.label().into(),
+        };
+        engine.scan_input(input, &file, &mut report, &mut sink)?;
     }
     engine.finish(&mut report);
     report.duration_secs = started.elapsed().as_secs_f64();
@@ -244,7 +252,9 @@ pub fn scan_bytes(
     let engine = Engine::new(config, sink.is_some())?;
     let mut report = Report::new();
     let mut sink = sink;
-    let file: Arc<str> = label.into();
+    let file = InputRef {
+        label: label.into(),
+    };
     report.totals.files += 1;
     engine.scan_data(data, &file, 0, &mut report, &mut sink)?;
     engine.finish(&mut report);
@@ -303,24 +313,22 @@ impl<'c> Engine<'c> {
     fn scan_input(
         &self,
         input: &Input,
+        file: &InputRef,
         report: &mut Report,
         sink: &mut Option<&mut dyn Sink>,
     ) -> Result<(), ScanError> {
-        let file: Arc<str> = input.label().into();
         let opened = match source::open(input, self.config.mmap) {
             Ok(opened) => opened,
             Err(e) => {
-                report.errors.push(InputError {
-                    file: file.to_string(),
-                    message: e.to_string(),
-                });
+                let (file, message) = (file.label.to_string(), e.to_string());
+                report.errors.push(InputError { file, message });
                 return Ok(());
             }
         };
         report.totals.files += 1;
         match opened {
-            Opened::Mapped(map) => self.scan_data(&map, &file, 0, report, sink).map(|_| ()),
-            Opened::Stream(mut reader) => self.scan_stream(&mut *reader, &file, report, sink),
+            Opened::Mapped(map) => self.scan_data(&map, file, 0, report, sink).map(|_| ()),
+            Opened::Stream(mut reader) => self.scan_stream(&mut *reader, file, report, sink),
         }
     }
 
@@ -330,7 +338,7 @@ impl<'c> Engine<'c> {
     fn scan_stream(
         &self,
         reader: &mut dyn Read,
-        file: &Arc<str>,
+        file: &InputRef,
         report: &mut Report,
         sink: &mut Option<&mut dyn Sink>,
     ) -> Result<(), ScanError> {
@@ -348,7 +356,7 @@ impl<'c> Engine<'c> {
             if let Some(e) = &error {
                 let message = format!("read error after {} bytes: {e}", offset + buf.len() as u64);
                 report.errors.push(InputError {
-                    file: file.to_string(),
+                    file: file.label.to_string(),
                     message,
                 });
             }
@@ -373,29 +381,45 @@ impl<'c> Engine<'c> {
     fn scan_data(
         &self,
         data: &[u8],
-        file: &Arc<str>,
+        file: &InputRef,
         lines_before: u64,
         report: &mut Report,
         sink: &mut Option<&mut dyn Sink>,
     ) -> Result<u64, ScanError> {
         let ranges = chunk::line_aligned(data, self.config.chunk_bytes);
-        let mut lines = lines_before;
         report.totals.bytes += data.len() as u64;
-        for batch in ranges.chunks(self.batch_chunks) {
+
+        // Each chunk's first line number, from a counting pass at memory
+        // speed, so workers give occurrences and findings their final line
+        // numbers and nothing is fixed up afterwards.
+        let counts: Vec<u64> = self.pool.install(|| {
+            ranges
+                .par_iter()
+                .map(|r| chunk::count_lines(&data[r.clone()]))
+                .collect()
+        });
+        let mut starts = Vec::with_capacity(ranges.len());
+        let mut lines = lines_before;
+        for count in counts {
+            starts.push(lines);
+            lines += count;
+        }
+
+        for (batch, starts) in ranges
+            .chunks(self.batch_chunks)
+            .zip(starts.chunks(self.batch_chunks))
+        {
             let results: Vec<ChunkResult> = self.pool.install(|| {
                 batch
                     .par_iter()
-                    .map(|range| self.scan_chunk(&data[range.clone()], file))
+                    .zip(starts)
+                    .map(|(range, &start)| self.scan_chunk(&data[range.clone()], file, start))
                     .collect()
             });
-            for result in results {
-                if let Some(sink) = sink.as_mut() {
-                    for mut occurrence in result.occurrences {
-                        occurrence.line += lines;
-                        sink.occurrence(&occurrence).map_err(ScanError::Sink)?;
-                    }
+            if let Some(sink) = sink.as_mut() {
+                for occurrence in results.iter().flat_map(|r| &r.occurrences) {
+                    sink.occurrence(occurrence).map_err(ScanError::Sink)?;
                 }
-                lines += result.lines;
             }
         }
         report.totals.lines += lines - lines_before;
@@ -403,7 +427,7 @@ impl<'c> Engine<'c> {
     }
 
     /// Finds, checks and judges every token in one chunk.
-    fn scan_chunk(&self, chunk: &[u8], file: &Arc<str>) -> ChunkResult {
+    fn scan_chunk(&self, chunk: &[u8], file: &InputRef, lines_before: u64) -> ChunkResult {
         let index = rayon::current_thread_index().unwrap_or(0) % self.workers.len();
         // A worker's state is only ever used by its own thread, so the lock
         // is uncontended; it is poisoned only if a check panicked, which
@@ -416,7 +440,6 @@ impl<'c> Engine<'c> {
         self.finder.find_all(chunk, &mut state.found);
 
         let mut result = ChunkResult {
-            lines: 0,
             occurrences: Vec::new(),
         };
         let mut cursor = LineCursor::default();
@@ -453,11 +476,22 @@ impl<'c> Engine<'c> {
             };
             report.count(verdict, found.carrier);
             state.groups.counts[checked.group as usize].add(verdict);
+            if !checked.findings.is_empty() {
+                let id = self.ids.id_with(hash, text);
+                let example = Example {
+                    file: file.label.to_string(),
+                    line: lines_before + cursor.line + 1,
+                    token_sha256: crate::verify::hex(&checked.fingerprint_of(text)),
+                };
+                for finding in checked.findings.iter() {
+                    state.report.add_finding(finding, id, example.clone());
+                }
+            }
 
             if self.record {
                 result.occurrences.push(Occurrence {
-                    file: Arc::clone(file),
-                    line: cursor.line + 1,
+                    file: Arc::clone(&file.label),
+                    line: lines_before + cursor.line + 1,
                     offset: (found.start - cursor.line_start) as u64,
                     carrier: found.carrier,
                     fingerprint: checked.fingerprint_of(text),
@@ -471,10 +505,6 @@ impl<'c> Engine<'c> {
                 });
             }
         }
-        // The cursor has counted newlines up to the last token; count the
-        // rest, plus a final line without a newline.
-        cursor.advance_to(chunk, chunk.len());
-        result.lines = cursor.line + u64::from(chunk.last().is_some_and(|&b| b != b'\n'));
         result
     }
 
@@ -654,7 +684,14 @@ mod tests {
             let mut sink: Option<&mut dyn Sink> = Some(&mut collect);
             let mut reader = io::Cursor::new(log.as_bytes());
             engine
-                .scan_stream(&mut reader, &Arc::from("t"), &mut report, &mut sink)
+                .scan_stream(
+                    &mut reader,
+                    &InputRef {
+                        label: Arc::from("t"),
+                    },
+                    &mut report,
+                    &mut sink,
+                )
                 .unwrap();
         }
         engine.finish(&mut report);

@@ -124,6 +124,25 @@ pub struct Header {
     pub kid: Option<String>,
     /// Whether a `crit` member is present.
     pub crit: bool,
+    /// Whether a `jwk` member is present (a key carried in the token).
+    pub jwk: bool,
+    /// Whether a `jku` member is present (a URL to fetch keys from).
+    pub jku: bool,
+    /// Whether an `x5u` member is present (a URL to fetch a certificate).
+    pub x5u: bool,
+    /// Whether an `x5c` member is present (a certificate chain).
+    pub x5c: bool,
+    /// Whether `b64` is `false` (RFC 7797).
+    pub b64_false: bool,
+    /// Whether a `zip` member is present.
+    pub zip: bool,
+}
+
+impl Header {
+    /// Whether `alg` is `none` in some casing.
+    pub fn alg_is_none(&self) -> bool {
+        self.alg == Some(AlgValue::None)
+    }
 }
 
 /// The registered claims the judge reads (RFC 7519 §4.1).
@@ -228,6 +247,9 @@ pub struct Parsed {
     pub claims: Claims,
     /// Whether this is a five-segment JWE.
     pub encrypted: bool,
+    /// Whether the header was read (it may be, though the token is
+    /// malformed further on).
+    pub header_read: bool,
 }
 
 /// Per-worker buffers for decoded segments.
@@ -264,31 +286,45 @@ pub fn decode_into(segment: &[u8], out: &mut Vec<u8>) -> bool {
 /// Decodes and reads a token's header and, for a JWS, its claims and
 /// signature (left in `scratch.signature`).
 pub fn parse(segments: &Segments<'_>, scratch: &mut Scratch) -> Result<Parsed, Malformed> {
-    let mut parsed = Parsed {
-        encrypted: segments.count == 5,
-        ..Parsed::default()
-    };
+    let mut parsed = Parsed::default();
+    parse_into(segments, scratch, &mut parsed).map(|()| parsed)
+}
+
+/// Like [`parse`], but keeps what was read before a problem: the header
+/// whenever [`Parsed::header_read`] is set, and in `scratch.signature` the
+/// signature if it decoded (it is cleared first).
+pub fn parse_into(
+    segments: &Segments<'_>,
+    scratch: &mut Scratch,
+    parsed: &mut Parsed,
+) -> Result<(), Malformed> {
+    parsed.encrypted = segments.count == 5;
+    scratch.signature.clear();
 
     // header
     if !decode_into(segments.header, &mut scratch.header) {
         return Err(Malformed::Base64(Part::Header));
     }
     parsed.header = read_header(&scratch.header, &mut scratch.reader)?;
+    parsed.header_read = true;
     if parsed.encrypted {
-        return Ok(parsed);
+        return Ok(());
     }
 
     // claims
     if !decode_into(segments.payload, &mut scratch.claims) {
         return Err(Malformed::Base64(Part::Claims));
     }
-    parsed.claims = read_claims(&scratch.claims, &mut scratch.reader)?;
+    let claims = read_claims(&scratch.claims, &mut scratch.reader);
 
-    // signature
+    // signature, decoded even when the claims are bad, for the sweep
     if !decode_into(segments.signature, &mut scratch.signature) {
+        scratch.signature.clear();
+        claims?;
         return Err(Malformed::Base64(Part::Signature));
     }
-    Ok(parsed)
+    parsed.claims = claims?;
+    Ok(())
 }
 
 fn read_header(text: &[u8], reader: &mut Reader) -> Result<Header, Malformed> {
@@ -311,7 +347,10 @@ fn read_header(text: &[u8], reader: &mut Reader) -> Result<Header, Malformed> {
             {
                 Err(Malformed::HeaderMember(static_name(name)))
             }
-            _ => Ok(()),
+            _ => {
+                note_member(&mut header, name, value);
+                Ok(())
+            }
         };
         if let Err(e) = problem {
             bad.get_or_insert(e);
@@ -325,6 +364,19 @@ fn read_header(text: &[u8], reader: &mut Reader) -> Result<Header, Malformed> {
         return Err(Malformed::Alg);
     }
     Ok(header)
+}
+
+/// Notes the header members the attack sweep looks for.
+fn note_member(header: &mut Header, name: &[u8], value: Value<'_>) {
+    match name {
+        b"jwk" => header.jwk = true,
+        b"jku" => header.jku = true,
+        b"x5u" => header.x5u = true,
+        b"x5c" => header.x5c = true,
+        b"zip" => header.zip = true,
+        b"b64" => header.b64_false = value.raw == b"false",
+        _ => {}
+    }
 }
 
 fn read_alg(header: &mut Header, value: Value<'_>) -> Result<(), Malformed> {

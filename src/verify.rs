@@ -20,7 +20,8 @@ use sha2::{Digest, Sha256};
 use crate::alg::Alg;
 use crate::judge::Policy;
 use crate::keys::{Candidates, Keyring, PreparedKey, Verifier};
-use crate::token::{self, AlgValue, Malformed, Scratch};
+use crate::sweep::findings::{self, Evidence, Findings};
+use crate::token::{self, AlgValue, Malformed, Parsed, Scratch, Segments};
 use crate::verdict::Verdict;
 
 /// Why a token got a verdict other than valid, as far as it is decided
@@ -116,6 +117,8 @@ pub struct Checked {
     /// The breakdown group the scanning worker filed this check under; only
     /// meaningful to that worker.
     pub(crate) group: u32,
+    /// What the token's shape says about how it was made.
+    pub findings: Findings,
 }
 
 impl Checked {
@@ -130,6 +133,7 @@ impl Checked {
             after_time: None,
             key: None,
             group: 0,
+            findings: Findings::default(),
         }
     }
 
@@ -171,15 +175,56 @@ pub fn hex(bytes: &[u8]) -> String {
 /// the policy.
 pub fn check(token: &[u8], keyring: &Keyring, policy: &Policy, scratch: &mut Scratch) -> Checked {
     let mut checked = Checked::new();
-    if let Err((verdict, reason)) = check_into(&mut checked, token, keyring, policy, scratch) {
+    let mut parsed = Parsed::default();
+    let Some(segments) = token::split(token) else {
+        let malformed = Malformed::Base64(token::Part::Header);
+        checked.before_time = Some((Verdict::Malformed, Reason::Malformed(malformed)));
+        return checked;
+    };
+    let outcome = check_into(
+        &mut checked,
+        &segments,
+        &mut parsed,
+        keyring,
+        policy,
+        scratch,
+    );
+    if let Err((verdict, reason)) = outcome {
         checked.before_time = Some((verdict, reason));
     }
+    checked.findings = sweep(&checked, &parsed, &segments, keyring, &scratch.signature);
     checked
+}
+
+/// The attack findings, from what checking learned.
+fn sweep(
+    checked: &Checked,
+    parsed: &Parsed,
+    segments: &Segments<'_>,
+    keyring: &Keyring,
+    signature: &[u8],
+) -> Findings {
+    let malformed = match checked.before_time {
+        Some((_, Reason::Malformed(m))) => Some(m),
+        _ => None,
+    };
+    let evidence = Evidence {
+        header: parsed.header_read.then_some(&parsed.header),
+        kid: checked.kid.as_deref(),
+        malformed,
+        alg: checked.alg_known.filter(|_| !parsed.encrypted),
+        signature,
+        signature_text: segments.signature,
+        signing_input: segments.signing_input,
+        verified: checked.key.is_some(),
+    };
+    findings::detect(&evidence, keyring)
 }
 
 fn check_into(
     checked: &mut Checked,
-    token: &[u8],
+    segments: &Segments<'_>,
+    parsed: &mut Parsed,
     keyring: &Keyring,
     policy: &Policy,
     scratch: &mut Scratch,
@@ -187,14 +232,16 @@ fn check_into(
     let malformed = |m| (Verdict::Malformed, Reason::Malformed(m));
 
     // structure, header, claims
-    let segments = token::split(token).ok_or(malformed(Malformed::Base64(token::Part::Header)))?;
-    let parsed = token::parse(&segments, scratch).map_err(malformed)?;
-    checked.alg_other = parsed.header.alg_text;
-    if let Some(AlgValue::Known(alg)) = parsed.header.alg {
-        checked.alg_known = Some(alg);
+    let parse = token::parse_into(segments, scratch, parsed);
+    if parsed.header_read {
+        checked.alg_other = parsed.header.alg_text.take();
+        if let Some(AlgValue::Known(alg)) = parsed.header.alg {
+            checked.alg_known = Some(alg);
+        }
+        checked.kid = parsed.header.kid.take();
     }
-    checked.kid = parsed.header.kid;
-    checked.claims = parsed.claims;
+    parse.map_err(malformed)?;
+    checked.claims = std::mem::take(&mut parsed.claims);
     if parsed.encrypted {
         return Err((Verdict::EncryptedJwe, Reason::Encrypted));
     }
@@ -260,14 +307,7 @@ pub fn verify_signature(key: &PreparedKey, alg: Alg, input: &[u8], sig: &[u8]) -
         return false;
     }
     match &key.verifier {
-        Verifier::Hmac(keys) => {
-            let prepared = match alg {
-                Alg::Hs256 => &keys.hs256,
-                Alg::Hs384 => &keys.hs384,
-                _ => &keys.hs512,
-            };
-            ring::hmac::verify(prepared, input, sig).is_ok()
-        }
+        Verifier::Hmac(keys) => ring::hmac::verify(keys.for_alg(alg), input, sig).is_ok(),
         Verifier::Rsa(der) => {
             let params: &'static dyn signature::VerificationAlgorithm = match alg {
                 Alg::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,

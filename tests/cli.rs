@@ -213,7 +213,10 @@ fn every_path_gives_identical_output() {
         let mut report = comparable(report);
         if extra.contains(&"-") {
             // The stdin input has another label only.
-            report["errors"] = base_report["errors"].clone();
+            let text = report
+                .to_string()
+                .replace("\"file\":\"-\"", "\"file\":\"access.log\"");
+            report = serde_json::from_str(&text).unwrap();
         }
         assert!(
             report == base_report,

@@ -8,13 +8,15 @@
 pub mod occurrences;
 pub mod text;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 
+use crate::alg::Alg;
 use crate::cache::CacheStats;
 use crate::find::Carrier;
+use crate::sweep::findings::Finding;
 use crate::verdict::Verdict;
 use crate::verify::Checked;
 
@@ -215,6 +217,13 @@ pub struct Report {
     pub time_sources: TimeSources,
     /// Distinct-token cache counters.
     pub cache: CacheReport,
+    /// Attack findings, by name (see [`crate::sweep::findings`]).
+    pub findings: BTreeMap<String, FindingReport>,
+    /// The key families each `kid` was used with, for the
+    /// `alg_family_mix` finding.
+    pub kid_families: BTreeMap<String, BTreeSet<String>>,
+    /// The key families each issuer was used with.
+    pub issuer_families: BTreeMap<String, BTreeSet<String>>,
     /// Inputs that could not be read fully.
     pub errors: Vec<InputError>,
     /// Wall-clock seconds the scan took.
@@ -304,6 +313,20 @@ impl Report {
         self.cache.misses += other.cache.misses;
         self.cache.evictions += other.cache.evictions;
         self.errors.extend(other.errors);
+        for (name, theirs) in other.findings {
+            self.findings.entry(name).or_default().merge(theirs);
+        }
+        for (mine, theirs) in [
+            (&mut self.kid_families, other.kid_families),
+            (&mut self.issuer_families, other.issuer_families),
+        ] {
+            for (key, families) in theirs {
+                if mine.len() < MAX_KEYS || mine.contains_key(&key) {
+                    mine.entry(key).or_default().extend(families);
+                }
+            }
+        }
+        self.note_family_mix();
         if self.distinct.is_empty() {
             self.distinct = other.distinct;
         } else {
@@ -316,9 +339,144 @@ impl Report {
         self.duration_secs = self.duration_secs.max(other.duration_secs);
     }
 
+    /// Counts one occurrence of a token (identity `id`) with `finding`,
+    /// at `example`.
+    pub fn add_finding(&mut self, finding: Finding, id: u128, example: Example) {
+        let entry = self
+            .findings
+            .entry(finding.name().to_string())
+            .or_insert_with(|| FindingReport::new(finding));
+        entry.occurrences += 1;
+        if entry.ids.insert(id) {
+            entry.distinct_tokens = entry.ids.len() as u64;
+        }
+        if entry.examples.len() < MAX_EXAMPLES || Some(&example) < entry.examples.last() {
+            entry.examples.push(example);
+            entry.examples.sort();
+            entry.examples.dedup();
+            entry.examples.truncate(MAX_EXAMPLES);
+        }
+    }
+
+    /// Notes the key family of tokens with this alg, kid and issuer.
+    pub fn add_family(&mut self, alg: Option<&str>, kid: Option<&str>, iss: Option<&str>) {
+        let Some(family) = alg
+            .and_then(|a| Alg::from_name(a.as_bytes()))
+            .map(Alg::family)
+        else {
+            return;
+        };
+        for (map, key) in [
+            (&mut self.kid_families, kid),
+            (&mut self.issuer_families, iss),
+        ] {
+            let Some(key) = key else { continue };
+            if map.len() < MAX_KEYS || map.contains_key(key) {
+                map.entry(clean_key(key))
+                    .or_default()
+                    .insert(family.name().to_string());
+            }
+        }
+        self.note_family_mix();
+    }
+
+    /// Brings the `alg_family_mix` finding up to date with the families.
+    fn note_family_mix(&mut self) {
+        // A kid names one key, so any mix is suspect. An issuer may rightly
+        // sign with RSA and EC keys; only HMAC beside a public-key family
+        // is the mark of key confusion there.
+        let kid_mixed = |f: &BTreeSet<String>| f.len() > 1;
+        let issuer_mixed = |f: &BTreeSet<String>| f.len() > 1 && f.contains("hmac");
+        let mut subjects = Vec::new();
+        let checks: [(
+            &str,
+            &BTreeMap<String, BTreeSet<String>>,
+            &dyn Fn(&BTreeSet<String>) -> bool,
+        ); 2] = [
+            ("kid", &self.kid_families, &kid_mixed),
+            ("issuer", &self.issuer_families, &issuer_mixed),
+        ];
+        for (what, map, mixed) in checks {
+            for (key, families) in map.iter().filter(|(_, f)| mixed(f)) {
+                let list: Vec<&str> = families.iter().map(String::as_str).collect();
+                subjects.push(format!("{what} {key}: {}", list.join(", ")));
+            }
+        }
+        if subjects.is_empty() {
+            return;
+        }
+        let entry = self
+            .findings
+            .entry(Finding::AlgFamilyMix.name().to_string())
+            .or_insert_with(|| FindingReport::new(Finding::AlgFamilyMix));
+        entry.subjects = subjects;
+    }
+
     /// Whether any occurrence is not valid.
     pub fn any_invalid(&self) -> bool {
         self.verdicts.total() > self.verdicts.of(Verdict::Valid)
+    }
+}
+
+/// A line reference for a finding.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Example {
+    /// The input.
+    pub file: String,
+    /// The 1-based line.
+    pub line: u64,
+    /// The token's fingerprint.
+    pub token_sha256: String,
+}
+
+/// Findings keep this many line references: the first by file and line,
+/// so the choice does not depend on threads or merge order.
+pub const MAX_EXAMPLES: usize = 5;
+
+/// The counts behind one kind of finding.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FindingReport {
+    /// `critical`, `high`, `medium` or `low`.
+    pub severity: String,
+    /// What it means, in a line.
+    pub explanation: String,
+    /// Occurrences of tokens with this finding.
+    pub occurrences: u64,
+    /// Distinct tokens with this finding.
+    pub distinct_tokens: u64,
+    /// The first few places, by file and line.
+    pub examples: Vec<Example>,
+    /// For findings about keys or issuers rather than tokens: which.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subjects: Vec<String>,
+    #[serde(skip)]
+    ids: HashSet<u128, BuildHasherDefault<IdHasher>>,
+}
+
+impl FindingReport {
+    fn new(finding: Finding) -> FindingReport {
+        FindingReport {
+            severity: finding.severity().name().to_string(),
+            explanation: finding.explanation().to_string(),
+            ..FindingReport::default()
+        }
+    }
+
+    fn merge(&mut self, other: FindingReport) {
+        if self.severity.is_empty() {
+            self.severity = other.severity;
+            self.explanation = other.explanation;
+        }
+        self.occurrences += other.occurrences;
+        self.ids.extend(other.ids);
+        self.distinct_tokens = self.distinct_tokens.max(self.ids.len() as u64);
+        self.examples.extend(other.examples);
+        self.examples.sort();
+        self.examples.dedup();
+        self.examples.truncate(MAX_EXAMPLES);
+        self.subjects.extend(other.subjects);
+        self.subjects.sort();
+        self.subjects.dedup();
     }
 }
 

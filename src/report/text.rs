@@ -52,6 +52,8 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
     }
 
+    findings(report, out)?;
+
     // verdicts
     writeln!(out)?;
     writeln!(
@@ -82,6 +84,42 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "inputs not read completely:")?;
         for e in &report.errors {
             writeln!(out, "  {}: {}", e.file, e.message)?;
+        }
+    }
+    Ok(())
+}
+
+/// Findings, most severe first, each with its counts and first places.
+fn findings(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    if report.findings.is_empty() {
+        return Ok(());
+    }
+    let mut rows: Vec<_> = report.findings.iter().collect();
+    let rank = |s: &str| {
+        ["critical", "high", "medium", "low"]
+            .iter()
+            .position(|x| *x == s)
+    };
+    rows.sort_by(|a, b| {
+        rank(&a.1.severity)
+            .cmp(&rank(&b.1.severity))
+            .then(b.1.occurrences.cmp(&a.1.occurrences))
+    });
+    writeln!(out)?;
+    writeln!(out, "findings")?;
+    for (name, f) in rows {
+        writeln!(
+            out,
+            "  [{}] {name}: {} occurrences, {} distinct tokens",
+            f.severity, f.occurrences, f.distinct_tokens
+        )?;
+        writeln!(out, "      {}", f.explanation)?;
+        for subject in &f.subjects {
+            writeln!(out, "      {subject}")?;
+        }
+        for e in &f.examples {
+            let short = &e.token_sha256[..e.token_sha256.len().min(16)];
+            writeln!(out, "      at {}:{} (token {short}…)", e.file, e.line)?;
         }
     }
     Ok(())
