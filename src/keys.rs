@@ -192,7 +192,9 @@ impl Keyring {
     }
 
     /// Adds a prepared key.
-    pub fn add(&mut self, key: PreparedKey) {
+    pub fn add(&mut self, mut key: PreparedKey) {
+        key.public_forms.sort();
+        key.public_forms.dedup();
         let index = self.keys.len();
         if let Some(id) = &key.id {
             self.by_kid.entry(id.clone()).or_default().push(index);
@@ -280,8 +282,12 @@ impl Keyring {
                 true => format!("{}#{}", path.display(), n + 1),
                 false => path.display().to_string(),
             };
-            let key = pem_block_key(id.clone(), origin, block)
+            let mut key = pem_block_key(id.clone(), origin, block)
                 .map_err(|reason| KeyError::new(path, reason))?;
+            if !many {
+                // The file as published is what a forger would download.
+                key.public_forms.extend(with_and_without_newline(&bytes));
+            }
             self.add(key);
         }
         Ok(blocks.len())
@@ -367,17 +373,24 @@ fn pem_block_key(
     Ok(key)
 }
 
-/// The PEM text with and without its final newline, and the DER: the
-/// secrets an RS→HS forger would try.
+/// The PEM text (LF and CRLF line endings) with and without its final
+/// newline, and the DER: the secrets an RS→HS forger would try.
 fn pem_forms(block: &pem::Pem) -> Vec<Vec<u8>> {
-    let text = pem::encode(block).into_bytes();
-    let trimmed = text
-        .strip_suffix(b"\r\n")
-        .or(text.strip_suffix(b"\n"))
-        .map(<[u8]>::to_vec);
-    let mut forms = vec![text, block.contents().to_vec()];
-    forms.extend(trimmed);
+    let mut forms = vec![block.contents().to_vec()];
+    for ending in [pem::LineEnding::LF, pem::LineEnding::CRLF] {
+        let text = pem::encode_config(block, pem::EncodeConfig::new().set_line_ending(ending));
+        forms.extend(with_and_without_newline(text.as_bytes()));
+    }
     forms
+}
+
+/// A text as is, and without its final line ending (if it has one).
+fn with_and_without_newline(text: &[u8]) -> Vec<Vec<u8>> {
+    let trimmed = text.strip_suffix(b"\r\n").or(text.strip_suffix(b"\n"));
+    std::iter::once(text)
+        .chain(trimmed)
+        .map(<[u8]>::to_vec)
+        .collect()
 }
 
 /// Splits an SPKI into its family and the raw key bytes ring wants.
