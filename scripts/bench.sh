@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# End-to-end throughput, measured side by side in one run.
+#
+# Generates corpora with `jwtsweep generate` (cached under $BENCH_DIR), then
+# for each: `jwtsweep scan` with 1 thread and with every core, the
+# `jsonwebtoken` crate decoding every occurrence (examples/
+# jsonwebtoken_scan.rs), and PyJWT (scripts/pyjwt_scan.py); the per-token
+# floors come from `cargo bench --bench peers`. Prints a Markdown table of
+# tokens per second and ratios, and saves it to $BENCH_DIR/results.md.
+#
+#   scripts/bench.sh                 # everything (about 10 minutes)
+#   BENCH_QUICK=1 scripts/bench.sh   # smaller corpora, no peers bench
+#   BENCH_MEMORY=1 scripts/bench.sh  # also peak RSS on 40 MiB vs ~4 GiB
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DIR=${BENCH_DIR:-target/bench-corpus}
+QUICK=${BENCH_QUICK:-0}
+CORES=$(nproc)
+J=target/release/jwtsweep
+mkdir -p "$DIR"
+
+echo "== building" >&2
+cargo build --release --bin jwtsweep --example jsonwebtoken_scan >&2
+PEER=target/release/examples/jsonwebtoken_scan
+if ! python3 -c 'import jwt, cryptography' 2>/dev/null; then
+  python3 -m pip install --quiet pyjwt cryptography >&2 || echo "PyJWT unavailable" >&2
+fi
+
+scale() { if [ "$QUICK" = 1 ]; then echo $(($1 / 10)); else echo "$1"; fi; }
+
+# One key set for every corpus: RSA key generation is the slow part.
+[ -f "$DIR/keys-src/keys/rsa.private.pem" ] ||
+  $J generate --out "$DIR/keys-src" --lines 10 --distinct 1 2>/dev/null
+
+gen() { # name, generate flags...
+  local name=$1; shift
+  if [ ! -f "$DIR/$name/access.log" ]; then
+    echo "== generating $name" >&2
+    $J generate --out "$DIR/$name" --keys-from "$DIR/keys-src/keys" --seed 7 "$@" 2>/dev/null
+  fi
+}
+
+gen hs256 --algs HS256 --lines "$(scale 300000)" --distinct "$(scale 300000)" --mix valid=1
+gen rs256 --algs RS256 --lines "$(scale 20000)" --distinct "$(scale 20000)" --mix valid=1
+gen ps256 --algs PS256 --lines "$(scale 10000)" --distinct "$(scale 10000)" --mix valid=1
+gen es256 --algs ES256 --lines "$(scale 20000)" --distinct "$(scale 20000)" --mix valid=1
+gen eddsa --algs EdDSA --lines "$(scale 20000)" --distinct "$(scale 20000)" --mix valid=1
+gen realistic --algs HS256,RS256,ES256 --lines "$(scale 1000000)" --distinct "$(scale 5000)" \
+  --mix valid=90,expired=5,bad_signature=5 --format mixed
+gen notokens --lines "$(scale 3000000)" --distinct 1 --noise 1 --mix valid=1
+
+FLAGS=(--issuer https://issuer.example --audience api)
+
+# jwtsweep scan: prints "tokens per_sec bytes_per_sec"
+scan() { # corpus threads
+  local d="$DIR/$1"
+  $J scan -j "$2" --format json --jwks "$d/keys/jwks.json" "${FLAGS[@]}" "$d/access.log" |
+    python3 -c 'import json,sys; r=json.load(sys.stdin); s=r["duration_secs"]; t=r["totals"]
+print(t["tokens"], round(t["tokens"]/s), round(t["bytes"]/s))' || true
+}
+peer() { # corpus
+  local d="$DIR/$1"
+  $PEER "$d/access.log" "$d/keys/jwks.json" https://issuer.example api |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["per_sec"])'
+}
+pyjwt() { # corpus
+  local d="$DIR/$1"
+  python3 scripts/pyjwt_scan.py "$d/access.log" "$d/keys/jwks.json" https://issuer.example api |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["per_sec"])' 2>/dev/null || echo 0
+}
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.1f}x' if b else '-')" "$1" "$2"; }
+
+{
+  echo "# jwtsweep end-to-end, $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo
+  echo "Machine: $CORES cores, $(lscpu | sed -n 's/^Model name: *//p'). Command: scripts/bench.sh"
+  echo
+  echo "| corpus | tokens | scan 1 thread (tok/s) | scan $CORES threads (tok/s) | scaling | jsonwebtoken (tok/s) | scan/jsonwebtoken | PyJWT (tok/s) | scan/PyJWT |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  for c in hs256 rs256 ps256 es256 eddsa realistic; do
+    read -r n one _ <<<"$(scan $c 1)"
+    read -r _ all _ <<<"$(scan $c "$CORES")"
+    jw=$(peer $c)
+    if [ "$c" = realistic ] || [ "$c" = hs256 ]; then py=$(pyjwt $c); else py=0; fi
+    echo "| $c | $n | $one | $all | $(ratio "$all" "$one") | $jw | $(ratio "$one" "$jw") | $py | $(ratio "$one" "$py") |"
+  done
+  read -r _ _ bytes <<<"$(scan notokens 1)"
+  echo
+  echo "Reading floor (log without tokens, 1 thread): $(python3 -c "print(round($bytes/1e9, 2))") GB/s"
+} | tee "$DIR/results.md"
+
+if [ "${BENCH_MEMORY:-0}" = 1 ]; then
+  echo "== peak RSS: 40 MiB log against a ~4 GiB log" >&2
+  src="$DIR/realistic/access.log"
+  head -c 41943040 "$src" | sed '$d' >"$DIR/small.log"
+  [ -f "$DIR/big.log" ] || for _ in $(seq 1 $((4 * 1024 * 1024 * 1024 / $(stat -c %s "$src")))); do
+    cat "$src"
+  done >"$DIR/big.log"
+  for f in small big; do
+    rss=$( { /usr/bin/time -v $J scan --format json --jwks "$DIR/realistic/keys/jwks.json" \
+      "${FLAGS[@]}" "$DIR/$f.log" >/dev/null; } 2>&1 | sed -n 's/.*Maximum resident set size (kbytes): //p')
+    echo "peak RSS on $f.log ($(du -h "$DIR/$f.log" | cut -f1)): $((rss / 1024)) MiB" | tee -a "$DIR/results.md"
+  done
+fi
+
+if [ "$QUICK" != 1 ]; then
+  echo "== per-token peers and floors (criterion)" >&2
+  cargo bench --bench peers -- --warm-up-time 1 --measurement-time 3 2>/dev/null |
+    grep -E '^peers/|thrpt:' | tee -a "$DIR/results.md"
+fi
