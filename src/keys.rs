@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use aws_lc_rs::signature::{ParsedPublicKey, VerificationAlgorithm};
 use base64_simd::URL_SAFE_NO_PAD;
 use ring::hmac;
 use serde_json::Value as Json;
@@ -44,16 +45,27 @@ pub(crate) enum Verifier {
     /// One prepared HMAC key per hash, for the HS algs the key is bound to.
     /// Boxed: three prepared states are large beside the other variants.
     Hmac(Box<HmacKeys>),
-    /// A PKCS#1 `RSAPublicKey` DER, as ring takes it.
-    Rsa(Vec<u8>),
-    /// An uncompressed SEC1 point on P-256, checked at load.
-    P256(Vec<u8>),
-    /// An uncompressed SEC1 point on P-384, checked at load.
-    P384(Vec<u8>),
-    /// A parsed P-521 verifying key.
-    P521(Box<p521::ecdsa::VerifyingKey>),
-    /// A parsed Ed25519 verifying key.
-    Ed25519(ed25519_dalek::VerifyingKey),
+    /// A public key parsed once per algorithm it is bound to (aws-lc-rs
+    /// binds a parsed key to one algorithm).
+    Public(Vec<(Alg, ParsedPublicKey)>),
+}
+
+/// The aws-lc-rs verification algorithm for a public-key JWS alg.
+fn backend_alg(alg: Alg) -> Option<&'static dyn VerificationAlgorithm> {
+    use aws_lc_rs::signature as s;
+    Some(match alg {
+        Alg::Rs256 => &s::RSA_PKCS1_2048_8192_SHA256,
+        Alg::Rs384 => &s::RSA_PKCS1_2048_8192_SHA384,
+        Alg::Rs512 => &s::RSA_PKCS1_2048_8192_SHA512,
+        Alg::Ps256 => &s::RSA_PSS_2048_8192_SHA256,
+        Alg::Ps384 => &s::RSA_PSS_2048_8192_SHA384,
+        Alg::Ps512 => &s::RSA_PSS_2048_8192_SHA512,
+        Alg::Es256 => &s::ECDSA_P256_SHA256_FIXED,
+        Alg::Es384 => &s::ECDSA_P384_SHA384_FIXED,
+        Alg::Es512 => &s::ECDSA_P521_SHA512_FIXED,
+        Alg::EdDsa => &s::ED25519,
+        Alg::Hs256 | Alg::Hs384 | Alg::Hs512 => return None,
+    })
 }
 
 /// Prepared HMAC states, one per hash.
@@ -429,7 +441,9 @@ fn public_key(
     raw: &[u8],
     algs: AlgSet,
 ) -> Result<PreparedKey, String> {
-    let verifier = match family {
+    // Checks and a canonical form: ECDSA points uncompressed and on their
+    // curve, RSA moduli of at least 2048 bits.
+    let bytes = match family {
         Family::Rsa => {
             let bits = rsa_modulus_bits(raw).ok_or("bad RSA public key")?;
             if bits < 2048 {
@@ -437,31 +451,43 @@ fn public_key(
                     "RSA key of {bits} bits; at least 2048 are required"
                 ));
             }
-            Verifier::Rsa(raw.to_vec())
+            raw.to_vec()
         }
         Family::P256 => {
             use p256::elliptic_curve::sec1::ToEncodedPoint;
             let key = p256::PublicKey::from_sec1_bytes(raw).map_err(|_| "point not on P-256")?;
-            Verifier::P256(key.to_encoded_point(false).as_bytes().to_vec())
+            key.to_encoded_point(false).as_bytes().to_vec()
         }
         Family::P384 => {
             use p384::elliptic_curve::sec1::ToEncodedPoint;
             let key = p384::PublicKey::from_sec1_bytes(raw).map_err(|_| "point not on P-384")?;
-            Verifier::P384(key.to_encoded_point(false).as_bytes().to_vec())
+            key.to_encoded_point(false).as_bytes().to_vec()
         }
         Family::P521 => {
-            let key = p521::ecdsa::VerifyingKey::from_sec1_bytes(raw)
-                .map_err(|_| "point not on P-521")?;
-            Verifier::P521(Box::new(key))
+            use p521::elliptic_curve::sec1::ToEncodedPoint;
+            let key = p521::PublicKey::from_sec1_bytes(raw).map_err(|_| "point not on P-521")?;
+            key.to_encoded_point(false).as_bytes().to_vec()
         }
         Family::Ed25519 => {
             let bytes: [u8; 32] = raw.try_into().map_err(|_| "Ed25519 key is not 32 bytes")?;
-            let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+            ed25519_dalek::VerifyingKey::from_bytes(&bytes)
                 .map_err(|_| "bad Ed25519 public key")?;
-            Verifier::Ed25519(key)
+            bytes.to_vec()
         }
         Family::Hmac => return Err("an HMAC secret is not a public key".into()),
     };
+
+    // one parsed key per algorithm
+    let mut parsed = Vec::new();
+    for alg in algs.iter() {
+        let Some(backend) = backend_alg(alg) else {
+            continue;
+        };
+        let key = ParsedPublicKey::new(backend, &bytes)
+            .map_err(|_| format!("the {} key cannot verify {alg}", family.name()))?;
+        parsed.push((alg, key));
+    }
+    let verifier = Verifier::Public(parsed);
     Ok(PreparedKey {
         id,
         origin,
