@@ -197,6 +197,10 @@ impl Groups {
     }
 }
 
+/// Mapped files are scanned this many bytes at a time (rounded up to a
+/// line end), each window's pages released when it is done.
+const MAP_WINDOW: usize = 256 << 20;
+
 /// An input being scanned.
 struct InputRef {
     label: Arc<str>,
@@ -327,9 +331,34 @@ impl<'c> Engine<'c> {
         };
         report.totals.files += 1;
         match opened {
-            Opened::Mapped(map) => self.scan_data(&map, file, 0, report, sink).map(|_| ()),
+            Opened::Mapped(map) => self.scan_mapped(&map, file, report, sink),
             Opened::Stream(mut reader) => self.scan_stream(&mut *reader, file, report, sink),
         }
+    }
+
+    /// Scans a mapped file in windows, releasing each window's pages once
+    /// it is scanned, so peak memory does not grow with the file's size.
+    fn scan_mapped(
+        &self,
+        map: &memmap2::Mmap,
+        file: &InputRef,
+        report: &mut Report,
+        sink: &mut Option<&mut dyn Sink>,
+    ) -> Result<(), ScanError> {
+        let (mut start, mut lines) = (0, 0);
+        while start < map.len() {
+            let end = chunk::next_boundary(map, start + MAP_WINDOW);
+            lines = self.scan_data(&map[start..end], file, lines, report, sink)?;
+            // SAFETY: the mapping is private and read-only and no slice of
+            // this window outlives `scan_data`; dropping its pages only
+            // makes a later access read them from the file again. The
+            // advice is a hint: if it fails, memory is merely not released.
+            let _ = unsafe {
+                map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+            };
+            start = end;
+        }
+        Ok(())
     }
 
     /// Reads a stream in blocks cut at the last newline. A read error ends
