@@ -152,6 +152,17 @@ const CLASS: [u8; 256] = {
     table
 };
 
+/// Bytes per block in [`run_end`]'s vectorised pass.
+const RUN_BLOCK: usize = 32;
+
+/// [`is_run`] by range tests, which vectorise where a table lookup does
+/// not.
+fn in_run(b: u8) -> bool {
+    let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+    let digit = b.wrapping_sub(b'0') < 10;
+    letter | digit | (b == b'-') | (b == b'_') | (b == b'.')
+}
+
 /// Base64url alphabet: what a segment is made of.
 fn is_b64(b: u8) -> bool {
     CLASS[b as usize] == 1
@@ -231,7 +242,18 @@ use Outcome::{Skip, Token};
 fn run_end(hay: &[u8], start: usize) -> Result<usize, usize> {
     let mut end = start;
     let mut dots = 0;
-    for &b in &hay[start..] {
+
+    // Whole blocks first: without an early exit inside a block, the
+    // compiler turns the range tests and the dot count into vector code
+    // (the byte-at-a-time table loop was 6% of a scan).
+    while let Some(block) = hay.get(end..end + RUN_BLOCK) {
+        if !block.iter().fold(true, |all, &b| all & in_run(b)) {
+            break;
+        }
+        dots += block.iter().filter(|&&b| b == b'.').count();
+        end += RUN_BLOCK;
+    }
+    for &b in &hay[end..] {
         let class = CLASS[b as usize];
         if class == 0 {
             break;
@@ -386,6 +408,23 @@ mod tests {
 
     fn tokens(hay: &str) -> Vec<String> {
         find(hay).into_iter().map(|(t, _)| t).collect()
+    }
+
+    #[test]
+    fn range_tests_match_the_table() {
+        for b in 0..=255u8 {
+            assert_eq!(in_run(b), is_run(b), "{b}");
+        }
+        // Runs longer than a block, with dots inside and at block edges.
+        let long = format!(
+            "eyJ{}.{}.{}",
+            "a".repeat(61),
+            "b".repeat(31),
+            "c".repeat(100)
+        );
+        assert_eq!(run_end(format!("{long} x").as_bytes(), 0), Ok(long.len()));
+        let four = format!("{long}.d");
+        assert!(run_end(four.as_bytes(), 0).is_err());
     }
 
     #[test]
