@@ -365,7 +365,7 @@ impl<'a> Parser<'a, '_> {
             // plain bytes between in one pass that vectorises: their
             // minimum finds control characters, their maximum non-ASCII.
             let rest = &self.text[self.pos..];
-            let Some(hit) = memchr::memchr2(b'"', b'\\', rest) else {
+            let Some(hit) = quote_or_escape(rest) else {
                 return Err(JsonError::Syntax(self.text.len()));
             };
             let plain = &rest[..hit];
@@ -570,6 +570,20 @@ fn name_bytes<'t>(text: &'t [u8], scratch: &'t Scratch, name: NameRef) -> &'t [u
         &scratch.unescaped[range]
     } else {
         &text[range]
+    }
+}
+
+/// The first `"` or `\\` in `text`. Member names and most claim values
+/// are short: a plain loop finds their end before memchr's setup would.
+fn quote_or_escape(text: &[u8]) -> Option<usize> {
+    const SHORT: usize = 16;
+    let head = &text[..text.len().min(SHORT)];
+    match head.iter().position(|&b| b == b'"' || b == b'\\') {
+        Some(i) => Some(i),
+        None if text.len() > SHORT => {
+            memchr::memchr2(b'"', b'\\', &text[SHORT..]).map(|i| i + SHORT)
+        }
+        None => None,
     }
 }
 
