@@ -34,6 +34,7 @@ pub mod keys;
 pub mod report;
 pub mod scan;
 pub mod source;
+pub mod sweep;
 pub mod time;
 pub mod token;
 pub mod verdict;

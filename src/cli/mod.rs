@@ -3,6 +3,7 @@
 //!
 //! Errors here are for the operator and name the flag or file to fix.
 
+mod crack;
 mod generate;
 mod scan;
 
@@ -42,6 +43,8 @@ pub enum Command {
     Scan(Box<ScanArgs>),
     /// Mint signed tokens, keys and a synthetic access log.
     Generate(Box<GenerateArgs>),
+    /// Test HMAC tokens against wordlists of known secrets.
+    Crack(Box<crack::CrackArgs>),
 }
 
 /// Runs a parsed command line; returns the exit status.
@@ -49,5 +52,6 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Scan(args) => scan::run(*args),
         Command::Generate(args) => generate::run(*args),
+        Command::Crack(args) => crack::run(*args),
     }
 }
