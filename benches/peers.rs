@@ -38,7 +38,11 @@ fn fixture() -> &'static Fixture {
         keys.write(dir.path()).unwrap();
         let mut keyring = Keyring::new();
         for (i, jwk) in keys.jwks()["keys"].as_array().unwrap().iter().enumerate() {
-            keyring.add(PreparedKey::from_jwk(&format!("peers#{i}"), jwk).unwrap().unwrap());
+            keyring.add(
+                PreparedKey::from_jwk(&format!("peers#{i}"), jwk)
+                    .unwrap()
+                    .unwrap(),
+            );
         }
         Fixture { keys, keyring, dir }
     })
@@ -131,11 +135,23 @@ fn peers(c: &mut Criterion) {
         // jsonwebtoken
         use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
         let (jwt_alg, decoding_key) = match pem_file {
-            None => (Algorithm::HS256, DecodingKey::from_secret(f.keys.hmac_secret())),
+            None => (
+                Algorithm::HS256,
+                DecodingKey::from_secret(f.keys.hmac_secret()),
+            ),
             Some(file) => match alg {
-                Alg::Rs256 => (Algorithm::RS256, DecodingKey::from_rsa_pem(&pem(file)).unwrap()),
-                Alg::Es256 => (Algorithm::ES256, DecodingKey::from_ec_pem(&pem(file)).unwrap()),
-                _ => (Algorithm::EdDSA, DecodingKey::from_ed_pem(&pem(file)).unwrap()),
+                Alg::Rs256 => (
+                    Algorithm::RS256,
+                    DecodingKey::from_rsa_pem(&pem(file)).unwrap(),
+                ),
+                Alg::Es256 => (
+                    Algorithm::ES256,
+                    DecodingKey::from_ec_pem(&pem(file)).unwrap(),
+                ),
+                _ => (
+                    Algorithm::EdDSA,
+                    DecodingKey::from_ed_pem(&pem(file)).unwrap(),
+                ),
             },
         };
         let mut validation = Validation::new(jwt_alg);
@@ -153,32 +169,46 @@ fn peers(c: &mut Criterion) {
 
         // jwt-simple
         use jwt_simple::prelude::*;
-        let mut options = VerificationOptions::default();
-        options.allowed_issuers = Some(HashSet::from_strings(&[ISSUER]));
-        options.allowed_audiences = Some(HashSet::from_strings(&[AUDIENCE]));
+        let options = VerificationOptions {
+            allowed_issuers: Some(HashSet::from_strings(&[ISSUER])),
+            allowed_audiences: Some(HashSet::from_strings(&[AUDIENCE])),
+            ..VerificationOptions::default()
+        };
         let verify_simple: Box<dyn Fn(&str) -> bool> = match alg {
             Alg::Hs256 => {
                 let key = HS256Key::from_bytes(f.keys.hmac_secret());
                 let o = options.clone();
-                Box::new(move |t| key.verify_token::<NoCustomClaims>(t, Some(o.clone())).is_ok())
+                Box::new(move |t| {
+                    key.verify_token::<NoCustomClaims>(t, Some(o.clone()))
+                        .is_ok()
+                })
             }
             Alg::Rs256 => {
                 let text = String::from_utf8(pem("rsa.pem")).unwrap();
                 let key = RS256PublicKey::from_pem(&text).unwrap();
                 let o = options.clone();
-                Box::new(move |t| key.verify_token::<NoCustomClaims>(t, Some(o.clone())).is_ok())
+                Box::new(move |t| {
+                    key.verify_token::<NoCustomClaims>(t, Some(o.clone()))
+                        .is_ok()
+                })
             }
             Alg::Es256 => {
                 let text = String::from_utf8(pem("p256.pem")).unwrap();
                 let key = ES256PublicKey::from_pem(&text).unwrap();
                 let o = options.clone();
-                Box::new(move |t| key.verify_token::<NoCustomClaims>(t, Some(o.clone())).is_ok())
+                Box::new(move |t| {
+                    key.verify_token::<NoCustomClaims>(t, Some(o.clone()))
+                        .is_ok()
+                })
             }
             _ => {
                 let text = String::from_utf8(pem("ed25519.pem")).unwrap();
                 let key = Ed25519PublicKey::from_pem(&text).unwrap();
                 let o = options.clone();
-                Box::new(move |t| key.verify_token::<NoCustomClaims>(t, Some(o.clone())).is_ok())
+                Box::new(move |t| {
+                    key.verify_token::<NoCustomClaims>(t, Some(o.clone()))
+                        .is_ok()
+                })
             }
         };
         group.bench_function("jwt_simple_verify", |b| {

@@ -33,9 +33,15 @@ fn main() {
     let (mut valid, mut total) = (0u64, 0u64);
     for f in &found {
         total += 1;
-        let Ok(token) = std::str::from_utf8(&data[f.start..f.end]) else { continue };
-        let Ok(header) = decode_header(token) else { continue };
-        let Some(key) = header.kid.as_ref().and_then(|kid| keys.get(kid)) else { continue };
+        let Ok(token) = std::str::from_utf8(&data[f.start..f.end]) else {
+            continue;
+        };
+        let Ok(header) = decode_header(token) else {
+            continue;
+        };
+        let Some(key) = header.kid.as_ref().and_then(|kid| keys.get(kid)) else {
+            continue;
+        };
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
