@@ -17,6 +17,8 @@
 //!   sure each distinct token is checked once;
 //! - [`judge`] turns a checked token and an evaluation time into a
 //!   [`Verdict`];
+//! - [`context`] reads each token line's request time, status, client
+//!   and user agent, for the audit parts of the report;
 //! - [`report`] folds occurrences into a mergeable [`report::Report`].
 //!
 //! [`scan::scan`] drives the whole pipeline.
@@ -26,6 +28,7 @@ pub mod alg;
 pub mod cache;
 pub mod chunk;
 pub mod cli;
+pub mod context;
 pub mod find;
 pub mod generate;
 pub mod json;

@@ -12,7 +12,9 @@
 //! the size of a batch, cut at the last newline, so memory stays bounded
 //! whatever the input's size.
 
+use std::collections::HashMap;
 use std::io::{self, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -21,9 +23,13 @@ use rayon::prelude::*;
 
 use crate::cache::TokenCache;
 use crate::chunk;
+use crate::context;
 use crate::find::{Carrier, Finder, Found};
 use crate::judge::{Policy, TimeOutcome};
 use crate::keys::Keyring;
+use crate::report::audit::{
+    AcceptedExample, Hygiene, HygieneRules, Replay, Timeline, TokenUse, MAX_TRACKED,
+};
 use crate::report::{Example, InputError, Report, Settings, TokenIds, VerdictCounts};
 use crate::source::{self, Input, MmapChoice, Opened};
 use crate::time;
@@ -73,6 +79,28 @@ pub struct ScanConfig {
     /// took a tenth of a scan of a million distinct tokens, and the
     /// operating system reclaims the memory at exit anyway.
     pub free_caches: bool,
+    /// Tokens issued to live longer than this many seconds are a finding
+    /// (default: a day).
+    pub max_lifetime: f64,
+    /// The timeline's bucket (`minute`, `hour`, `day`); `None` (default)
+    /// chooses from the span of request times.
+    pub bucket: Option<String>,
+    /// Report tokens used from more than this many client addresses or
+    /// user agents (`--replay-ips`); `None` (default) skips the tracking,
+    /// which keeps about a hundred bytes per distinct token.
+    pub replay_threshold: Option<u64>,
+    /// Counters a progress display reads while the scan runs (`None`,
+    /// the default, counts nothing).
+    pub progress: Option<Arc<Progress>>,
+}
+
+/// Bytes and tokens scanned so far, updated once per chunk.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Bytes of input scanned.
+    pub bytes: AtomicU64,
+    /// Token occurrences found.
+    pub tokens: AtomicU64,
 }
 
 impl ScanConfig {
@@ -88,9 +116,16 @@ impl ScanConfig {
             cache_bytes: crate::cache::DEFAULT_CACHE_MIB << 20,
             keep_token_text: false,
             free_caches: true,
+            max_lifetime: DEFAULT_MAX_LIFETIME,
+            bucket: None,
+            replay_threshold: None,
+            progress: None,
         }
     }
 }
+
+/// The default of [`ScanConfig::max_lifetime`]: a day.
+pub const DEFAULT_MAX_LIFETIME: f64 = 86_400.0;
 
 /// One token occurrence with its verdict.
 #[derive(Clone, Debug)]
@@ -115,6 +150,14 @@ pub struct Occurrence {
     pub at: Option<f64>,
     /// The raw token, only with [`ScanConfig::keep_token_text`].
     pub token: Option<Box<str>>,
+    /// The request time on the line, if any.
+    pub request_time: Option<f64>,
+    /// The HTTP status on the line, if any.
+    pub status: Option<u16>,
+    /// The client address on the line, if any.
+    pub client: Option<Box<str>>,
+    /// The user agent on the line, if any.
+    pub user_agent: Option<Box<str>>,
 }
 
 /// Receives occurrences in input order.
@@ -147,6 +190,45 @@ struct WorkerState {
     found: Vec<Found>,
     report: Report,
     groups: Groups,
+    /// Hygiene counts per breakdown group (the group names the issuer),
+    /// so an occurrence adds to them by index, like the breakdowns.
+    hygiene: Vec<Hygiene>,
+    /// Timeline counts of the current minute, added to the report's
+    /// timeline when the minute changes: logs are mostly in time order,
+    /// so most occurrences skip the map lookup.
+    minute: MinuteTally,
+    /// Uses per token, or per `iss` + `jti`, with `--replay-ips`.
+    uses: HashMap<u128, TokenUse, ahash::RandomState>,
+}
+
+/// Occurrences per verdict within one minute of request time.
+#[derive(Default)]
+struct MinuteTally {
+    minute: Option<i64>,
+    counts: VerdictCounts,
+    times: Option<(f64, f64)>,
+}
+
+impl MinuteTally {
+    fn add(&mut self, time: f64, verdict: Verdict, timeline: &mut Timeline) {
+        let minute = (time as i64).div_euclid(60);
+        if self.minute != Some(minute) {
+            self.flush(timeline);
+            self.minute = Some(minute);
+        }
+        self.counts.add(verdict);
+        let (lo, hi) = self.times.get_or_insert((time, time));
+        *lo = lo.min(time);
+        *hi = hi.max(time);
+    }
+
+    fn flush(&mut self, timeline: &mut Timeline) {
+        if let Some((lo, hi)) = self.times.take() {
+            timeline.add_counts(lo, hi, &self.counts);
+        }
+        self.counts = VerdictCounts::default();
+        self.minute = None;
+    }
 }
 
 /// The breakdown keys (alg, kid, issuer) a worker has seen, each with its
@@ -222,6 +304,8 @@ struct Engine<'c> {
     batch_chunks: usize,
     /// Identities for counting distinct tokens, shared by all workers.
     ids: TokenIds,
+    /// The limits token hygiene is judged by.
+    hygiene_rules: HygieneRules,
 }
 
 /// Scans inputs, sending occurrences to `sink` (if any) in input order.
@@ -286,6 +370,9 @@ impl<'c> Engine<'c> {
                     found: Vec::new(),
                     report: Report::new(),
                     groups: Groups::default(),
+                    hygiene: Vec::new(),
+                    minute: MinuteTally::default(),
+                    uses: HashMap::default(),
                 })
             })
             .collect();
@@ -311,6 +398,10 @@ impl<'c> Engine<'c> {
             record,
             batch_chunks,
             ids,
+            hygiene_rules: HygieneRules {
+                leeway: config.policy.leeway,
+                max_lifetime: config.max_lifetime,
+            },
         })
     }
 
@@ -481,15 +572,20 @@ impl<'c> Engine<'c> {
             let groups = &mut state.groups;
             let checked = state.cache.get_or_check(text, hash, |t| {
                 report.add_distinct(self.ids.id_with(hash, t));
+                report.distinct_sketch.add(t);
                 let mut checked =
                     verify::check(t, &config.keyring, &config.policy, &mut state.scratch);
                 checked.group = groups.intern(&checked);
                 checked
             });
 
+            // the line's request context, read once per line
+            let replay = config.replay_threshold.is_some();
+            let line = cursor.context(chunk, self.record || replay);
+
             // the evaluation time, only when the verdict depends on it
             let at = checked.before_time.is_none().then(|| {
-                let (at, from_line) = cursor.evaluation_time(chunk, config.time_rule);
+                let (at, from_line) = cursor.evaluation_time(config.time_rule);
                 match from_line {
                     true => report.time_sources.request_time += 1,
                     false => report.time_sources.fallback += 1,
@@ -505,6 +601,38 @@ impl<'c> Engine<'c> {
             };
             report.count(verdict, found.carrier);
             state.groups.counts[checked.group as usize].add(verdict);
+
+            // the audit: status, timeline, hygiene of verified tokens
+            report.by_status.of_mut(line.status).add(verdict);
+            match line.time {
+                Some(t) => state.minute.add(t, verdict, &mut report.timeline),
+                None => report.timeline.undated += 1,
+            }
+            if checked.before_time.is_none() {
+                let group = checked.group as usize;
+                if state.hygiene.len() <= group {
+                    state.hygiene.resize(group + 1, Hygiene::default());
+                }
+                state.hygiene[group].add(&checked.claims, line.time, &self.hygiene_rules);
+            }
+            let line_number = lines_before + cursor.line + 1;
+            if replay {
+                let at = (&*file.label, line_number);
+                self.note_use(&mut state.uses, &checked, (text, hash), chunk, &line, at);
+            }
+            let report = &mut state.report;
+            if verdict != Verdict::Valid && context::is_success(line.status) {
+                let label: &str = &file.label;
+                report
+                    .accepted
+                    .add(verdict, (label, line_number), || AcceptedExample {
+                        file: label.to_string(),
+                        line: line_number,
+                        status: line.status.unwrap_or_default(),
+                        verdict: verdict.name().to_string(),
+                        token_sha256: crate::verify::hex(&checked.fingerprint_of(text)),
+                    });
+            }
             if !checked.findings.is_empty() {
                 let id = self.ids.id_with(hash, text);
                 let example = Example {
@@ -531,19 +659,75 @@ impl<'c> Engine<'c> {
                     token: config
                         .keep_token_text
                         .then(|| String::from_utf8_lossy(text).into_owned().into_boxed_str()),
+                    request_time: line.time,
+                    status: line.status,
+                    client: cursor.text(chunk, line.client),
+                    user_agent: cursor.text(chunk, line.user_agent),
                 });
             }
         }
+        if let Some(progress) = &config.progress {
+            progress
+                .bytes
+                .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            let found = state.found.len() as u64;
+            progress.tokens.fetch_add(found, Ordering::Relaxed);
+        }
         result
+    }
+
+    /// Counts a use of a token (or of its `iss` + `jti`) for replay.
+    fn note_use(
+        &self,
+        uses: &mut HashMap<u128, TokenUse, ahash::RandomState>,
+        checked: &Checked,
+        (text, hash): (&[u8], u64),
+        chunk: &[u8],
+        line: &LineFacts,
+        (file, line_number): (&str, u64),
+    ) {
+        let key = use_key(&self.ids, checked, hash, text);
+        let entry = uses.entry(key).or_insert_with(|| TokenUse {
+            name: match checked.claims.jti() {
+                Some(jti) => format!("jti {}/{jti}", checked.claims.iss().unwrap_or("")),
+                None => format!(
+                    "token_sha256 {}",
+                    crate::verify::hex(&checked.fingerprint_of(text))
+                ),
+            },
+            ..TokenUse::default()
+        });
+        let field = |range: Option<(usize, usize)>| {
+            range
+                .and_then(|(a, b)| chunk.get(a..b))
+                .map(|f| self.ids.hash(f))
+        };
+        entry.add(field(line.client), field(line.user_agent), line.time);
+        entry.place(file, line_number);
     }
 
     /// Merges the workers' reports and cache counters, and adds the run's
     /// settings.
     fn finish(&self, report: &mut Report) {
+        let mut uses: HashMap<u128, TokenUse, ahash::RandomState> = HashMap::default();
         for worker in &self.workers {
             let mut state = worker.lock().unwrap_or_else(|e| e.into_inner());
             let mut worker_report = std::mem::take(&mut state.report);
+            state.minute.flush(&mut worker_report.timeline);
+            for (key, hygiene) in state.groups.keys.iter().zip(&state.hygiene) {
+                let issuer = key[2].as_deref().unwrap_or(crate::report::NONE);
+                worker_report.add_hygiene(issuer, hygiene);
+            }
+            state.hygiene.clear();
             state.groups.drain_into(&mut worker_report);
+            for (key, usage) in state.uses.drain() {
+                match uses.get_mut(&key) {
+                    Some(mine) => mine.merge(usage),
+                    None => {
+                        uses.insert(key, usage);
+                    }
+                }
+            }
             report.merge(worker_report);
             report.cache.hits += state.cache.stats.hits;
             report.cache.misses += state.cache.stats.misses;
@@ -553,6 +737,24 @@ impl<'c> Engine<'c> {
             }
         }
         report.settings = settings(self.config);
+        if let Some(threshold) = self.config.replay_threshold {
+            let threshold = threshold.min(MAX_TRACKED as u64 - 1);
+            report.replay = Some(Replay::from_uses(threshold, uses.into_values()));
+        }
+        report.finish_audit(self.config.bucket.as_deref());
+    }
+}
+
+/// The replay key of an occurrence: its `iss` + `jti` when it has a
+/// `jti` (re-signed copies of one token count together), else the token.
+fn use_key(ids: &TokenIds, checked: &Checked, hash: u64, text: &[u8]) -> u128 {
+    match checked.claims.jti() {
+        Some(jti) => {
+            let iss = checked.claims.iss().unwrap_or("");
+            // a constant keeps these apart from token identities
+            ids.id(iss.as_bytes()) ^ ids.id(jti.as_bytes()).rotate_left(7) ^ 0x006a_7469
+        }
+        None => ids.id_with(hash, text),
     }
 }
 
@@ -569,7 +771,7 @@ fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, block: usize) -> (bool, Option
 }
 
 /// Tracks the line of the current token within a chunk, and that line's
-/// request time, computed at most once per line.
+/// request context, read at most once per line.
 #[derive(Default)]
 struct LineCursor {
     /// 0-based line index within the chunk.
@@ -578,8 +780,17 @@ struct LineCursor {
     line_start: usize,
     /// Offset up to which newlines have been counted.
     counted_to: usize,
-    /// The request time of `line`, once looked up.
-    time: Option<Option<f64>>,
+    /// The context of `line`, once read.
+    context: Option<LineFacts>,
+}
+
+/// A line's context, with its text fields as ranges of the chunk.
+#[derive(Clone, Copy, Default)]
+struct LineFacts {
+    time: Option<f64>,
+    status: Option<u16>,
+    client: Option<(usize, usize)>,
+    user_agent: Option<(usize, usize)>,
 }
 
 impl LineCursor {
@@ -591,25 +802,49 @@ impl LineCursor {
             // There is a newline in `skipped`, so memrchr finds one.
             self.line_start =
                 self.counted_to + memchr::memrchr(b'\n', skipped).map_or(0, |i| i + 1);
-            self.time = None;
+            self.context = None;
         }
         self.counted_to = at;
     }
 
+    /// The current line's context, read on first need.
+    fn context(&mut self, chunk: &[u8], text: bool) -> LineFacts {
+        let start = self.line_start;
+        *self.context.get_or_insert_with(|| {
+            let end = memchr::memchr(b'\n', &chunk[start..]).map_or(chunk.len(), |i| start + i);
+            let line = &chunk[start..end];
+            let c = context::parse_some(line, text);
+            // a field borrowed from `line` as a range of the chunk
+            let range = |field: Option<&[u8]>| {
+                field.map(|f| {
+                    let from = start + (f.as_ptr() as usize - line.as_ptr() as usize);
+                    (from, from + f.len())
+                })
+            };
+            LineFacts {
+                time: c.time,
+                status: c.status,
+                client: range(c.client),
+                user_agent: range(c.user_agent),
+            }
+        })
+    }
+
+    /// A context field as text, for recorded occurrences.
+    fn text(&self, chunk: &[u8], range: Option<(usize, usize)>) -> Option<Box<str>> {
+        let (from, to) = range?;
+        let bytes = chunk.get(from..to)?;
+        Some(String::from_utf8_lossy(bytes).into_owned().into_boxed_str())
+    }
+
     /// The evaluation time for the current line, and whether it came from
-    /// the line itself.
-    fn evaluation_time(&mut self, chunk: &[u8], rule: TimeRule) -> (f64, bool) {
+    /// the line itself; [`LineCursor::context`] must have read the line.
+    fn evaluation_time(&mut self, rule: TimeRule) -> (f64, bool) {
         let fallback = match rule {
             TimeRule::Fixed(t) => return (t, false),
             TimeRule::RequestTimeElse(t) => t,
         };
-        let line_start = self.line_start;
-        let found = *self.time.get_or_insert_with(|| {
-            let end =
-                memchr::memchr(b'\n', &chunk[line_start..]).map_or(chunk.len(), |i| line_start + i);
-            time::request_time(&chunk[line_start..end])
-        });
-        match found {
+        match self.context.and_then(|c| c.time) {
             Some(t) => (t, true),
             None => (fallback, false),
         }
@@ -626,6 +861,7 @@ fn settings(config: &ScanConfig) -> Settings {
         issuers: policy.issuers.clone(),
         audiences: policy.audiences.clone(),
         algs: policy.algs.iter().map(|a| a.name().to_string()).collect(),
+        max_lifetime_secs: config.max_lifetime,
         keys: config
             .keyring
             .keys()

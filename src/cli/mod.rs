@@ -5,6 +5,7 @@
 
 mod crack;
 mod generate;
+mod merge;
 mod scan;
 
 use clap::{Parser, Subcommand};
@@ -45,6 +46,8 @@ pub enum Command {
     Generate(Box<GenerateArgs>),
     /// Test HMAC tokens against wordlists of known secrets.
     Crack(Box<crack::CrackArgs>),
+    /// Combine JSON reports from separate scans into one.
+    Merge(Box<merge::MergeArgs>),
 }
 
 /// Runs a parsed command line; returns the exit status.
@@ -53,5 +56,6 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Scan(args) => scan::run(*args),
         Command::Generate(args) => generate::run(*args),
         Command::Crack(args) => crack::run(*args),
+        Command::Merge(args) => merge::run(*args),
     }
 }

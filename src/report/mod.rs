@@ -3,8 +3,15 @@
 //! Each worker folds its occurrences into its own [`Report`]; reports merge
 //! with [`Report::merge`], which is associative and commutative on every
 //! count, so chunks, files, threads and runs combine into the report of one
-//! run over everything. Renderers turn a finished report into text or JSON.
+//! run over everything, in memory and from their JSON form alike (see
+//! [`audit`] for the one estimate, distinct tokens across JSON reports).
+//! Renderers turn a finished report into text, JSON, Markdown, HTML, and
+//! occurrences into CSV or JSON lines.
 
+pub mod audit;
+pub mod csv;
+pub mod html;
+pub mod markdown;
 pub mod occurrences;
 pub mod text;
 
@@ -13,6 +20,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 
+use self::audit::{Accepted, AuditFinding, DistinctSketch, Hygiene, Replay, Timeline};
 use crate::alg::Alg;
 use crate::cache::CacheStats;
 use crate::find::Carrier;
@@ -21,7 +29,7 @@ use crate::verdict::Verdict;
 use crate::verify::Checked;
 
 /// The version of the JSON report schema (see `docs/report-schema.md`).
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A breakdown map holds at most this many keys; the rest are counted
 /// under [`OTHER`], so hostile logs with a fresh `kid` per token cannot
@@ -102,6 +110,10 @@ pub struct Totals {
     pub tokens: u64,
     /// Distinct tokens among them.
     pub distinct_tokens: u64,
+    /// Whether `distinct_tokens` is an estimate from the sketch (reports
+    /// merged from JSON whose token sets may overlap).
+    #[serde(default)]
+    pub distinct_tokens_estimated: bool,
 }
 
 /// Occurrences by how they were found.
@@ -171,6 +183,9 @@ pub struct Settings {
     pub algs: Vec<String>,
     /// The keys loaded, as `id (family: algs) from origin`.
     pub keys: Vec<String>,
+    /// `--max-lifetime` in seconds: longer-lived tokens are a finding.
+    #[serde(default)]
+    pub max_lifetime_secs: f64,
 }
 
 /// Cache counters, as in the JSON report.
@@ -226,11 +241,93 @@ pub struct Report {
     pub issuer_families: BTreeMap<String, BTreeSet<String>>,
     /// Inputs that could not be read fully.
     pub errors: Vec<InputError>,
+    /// Occurrences per verdict by the HTTP status class of their request.
+    #[serde(default)]
+    pub by_status: ByStatus,
+    /// Non-valid tokens whose request was answered with success.
+    #[serde(default)]
+    pub accepted: Accepted,
+    /// Verdicts over time, by request time.
+    #[serde(default)]
+    pub timeline: Timeline,
+    /// How tokens were issued and used, per issuer, for tokens whose
+    /// signature verified.
+    #[serde(default)]
+    pub hygiene: BTreeMap<String, Hygiene>,
+    /// Tokens used from many clients (`--replay-ips`); absent when not
+    /// asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<Replay>,
+    /// A sketch of the distinct tokens, to estimate them across reports.
+    #[serde(default)]
+    pub distinct_sketch: DistinctSketch,
     /// Wall-clock seconds the scan took.
     pub duration_secs: f64,
     /// Fingerprints of the distinct tokens, for exact merging in memory.
     #[serde(skip)]
     distinct: HashSet<u128, BuildHasherDefault<IdHasher>>,
+    /// Whether `distinct` holds every distinct token (false for reports
+    /// read from JSON).
+    #[serde(skip)]
+    exact: bool,
+}
+
+/// Verdict counts per HTTP status class.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ByStatus {
+    /// 1xx
+    #[serde(rename = "1xx")]
+    pub informational: VerdictCounts,
+    /// 2xx: the request succeeded.
+    #[serde(rename = "2xx")]
+    pub success: VerdictCounts,
+    /// 3xx: redirected (often to content the token unlocked).
+    #[serde(rename = "3xx")]
+    pub redirect: VerdictCounts,
+    /// 4xx: refused, e.g. 401 or 403.
+    #[serde(rename = "4xx")]
+    pub client_error: VerdictCounts,
+    /// 5xx
+    #[serde(rename = "5xx")]
+    pub server_error: VerdictCounts,
+    /// The line carried no status.
+    #[serde(rename = "(none)")]
+    pub none: VerdictCounts,
+}
+
+impl ByStatus {
+    /// The counts for a status.
+    pub fn of_mut(&mut self, status: Option<u16>) -> &mut VerdictCounts {
+        match status.map(|s| s / 100) {
+            Some(1) => &mut self.informational,
+            Some(2) => &mut self.success,
+            Some(3) => &mut self.redirect,
+            Some(4) => &mut self.client_error,
+            Some(5) => &mut self.server_error,
+            _ => &mut self.none,
+        }
+    }
+
+    /// The classes with their names, in order.
+    pub fn rows(&self) -> [(&'static str, &VerdictCounts); 6] {
+        [
+            ("1xx", &self.informational),
+            ("2xx", &self.success),
+            ("3xx", &self.redirect),
+            ("4xx", &self.client_error),
+            ("5xx", &self.server_error),
+            (NONE, &self.none),
+        ]
+    }
+
+    fn merge(&mut self, o: &ByStatus) {
+        self.informational.merge(&o.informational);
+        self.success.merge(&o.success);
+        self.redirect.merge(&o.redirect);
+        self.client_error.merge(&o.client_error);
+        self.server_error.merge(&o.server_error);
+        self.none.merge(&o.none);
+    }
 }
 
 impl Report {
@@ -238,6 +335,7 @@ impl Report {
     pub fn new() -> Report {
         Report {
             schema_version: SCHEMA_VERSION,
+            exact: true,
             ..Report::default()
         }
     }
@@ -291,6 +389,7 @@ impl Report {
     /// Merges another report into this one. Counts add; distinct tokens
     /// are a set union; settings are kept from `self` unless empty.
     pub fn merge(&mut self, other: Report) {
+        let (mine_empty, theirs_empty) = (self.totals.tokens == 0, other.totals.tokens == 0);
         let t = &mut self.totals;
         t.files += other.totals.files;
         t.lines += other.totals.lines;
@@ -327,16 +426,236 @@ impl Report {
             }
         }
         self.note_family_mix();
-        if self.distinct.is_empty() {
-            self.distinct = other.distinct;
-        } else {
-            self.distinct.extend(other.distinct);
+        self.by_status.merge(&other.by_status);
+        self.accepted.merge(other.accepted);
+        self.timeline.merge(other.timeline);
+        for (issuer, hygiene) in other.hygiene {
+            self.add_hygiene(&issuer, &hygiene);
         }
-        self.totals.distinct_tokens = self.distinct.len() as u64;
+        self.replay = match (self.replay.take(), other.replay) {
+            (Some(mut mine), Some(theirs)) => {
+                mine.merge(theirs);
+                Some(mine)
+            }
+            (mine, theirs) => mine.or(theirs),
+        };
+        self.distinct_sketch.merge(&other.distinct_sketch);
+        self.merge_distinct(
+            other.distinct,
+            other.exact,
+            other.totals,
+            mine_empty,
+            theirs_empty,
+        );
         if self.settings == Settings::default() {
             self.settings = other.settings;
         }
         self.duration_secs = self.duration_secs.max(other.duration_secs);
+        self.note_audit_findings();
+    }
+
+    /// Distinct tokens: an exact union while both sides hold their token
+    /// identities (in memory); otherwise the other side's count if this
+    /// one is empty, else the sketch's estimate.
+    fn merge_distinct(
+        &mut self,
+        ids: HashSet<u128, BuildHasherDefault<IdHasher>>,
+        exact: bool,
+        theirs: Totals,
+        mine_empty: bool,
+        theirs_empty: bool,
+    ) {
+        if self.exact && exact {
+            if self.distinct.is_empty() {
+                self.distinct = ids;
+            } else {
+                self.distinct.extend(ids);
+            }
+            self.totals.distinct_tokens = self.distinct.len() as u64;
+            return;
+        }
+        self.exact = false;
+        self.distinct.clear();
+        if theirs_empty {
+            return;
+        }
+        if mine_empty {
+            self.totals.distinct_tokens = theirs.distinct_tokens;
+            self.totals.distinct_tokens_estimated = theirs.distinct_tokens_estimated;
+            return;
+        }
+        self.totals.distinct_tokens = self.distinct_sketch.estimate();
+        self.totals.distinct_tokens_estimated = true;
+    }
+
+    /// Adds hygiene counts under an issuer, respecting [`MAX_KEYS`]; empty
+    /// counts add no issuer.
+    pub fn add_hygiene(&mut self, issuer: &str, hygiene: &Hygiene) {
+        if hygiene.occurrences == 0 {
+            return;
+        }
+        let key = match self.hygiene.contains_key(issuer) {
+            true => issuer.to_string(),
+            false if self.hygiene.len() >= MAX_KEYS => OTHER.to_string(),
+            false => clean_key(issuer),
+        };
+        self.hygiene.entry(key).or_default().merge(hygiene);
+    }
+
+    /// Fixes the timeline's bucket (a name from [`audit::BUCKETS`], or
+    /// `None` to choose from the span) and brings the audit findings up to
+    /// date; the scan calls this once, at its end.
+    pub fn finish_audit(&mut self, bucket: Option<&str>) {
+        self.timeline.choose(bucket);
+        self.note_audit_findings();
+    }
+
+    /// The findings the audit parts support, most severe first.
+    fn audit_findings(&self) -> Vec<(AuditFinding, Vec<String>)> {
+        let mut out = Vec::new();
+        let accepted = self.accepted.verdicts.total();
+        if accepted > 0 {
+            let examples = self
+                .accepted
+                .examples
+                .iter()
+                .map(|e| Example {
+                    file: e.file.clone(),
+                    line: e.line,
+                    token_sha256: e.token_sha256.clone(),
+                })
+                .collect();
+            let subjects = Verdict::ALL
+                .into_iter()
+                .filter(|&v| self.accepted.verdicts.of(v) > 0)
+                .map(|v| format!("{}: {}", v.name(), self.accepted.verdicts.of(v)))
+                .collect();
+            let finding = AuditFinding {
+                name: "invalid_token_accepted",
+                severity: "critical",
+                explanation: "requests carrying tokens that fail verification were answered \
+                    with success (2xx/3xx): make sure these endpoints verify tokens and \
+                    reject bad ones"
+                    .to_string(),
+                occurrences: accepted,
+                examples,
+            };
+            out.push((finding, subjects));
+        }
+        if let Some(replay) = self.replay.as_ref().filter(|r| r.tokens > 0) {
+            let subjects = replay
+                .shared
+                .iter()
+                .take(MAX_EXAMPLES)
+                .map(|s| {
+                    format!(
+                        "{}: {} clients, {} user agents{}, {} uses from {} to {}, first at {}",
+                        s.token,
+                        s.clients,
+                        s.user_agents,
+                        if s.capped { " (or more)" } else { "" },
+                        s.occurrences,
+                        s.first_seen.as_deref().unwrap_or("?"),
+                        s.last_seen.as_deref().unwrap_or("?"),
+                        s.first_at
+                    )
+                })
+                .collect();
+            let finding = AuditFinding {
+                name: "token_shared",
+                severity: "high",
+                explanation: format!(
+                    "{} tokens (or jti values) were used from more than {} client addresses \
+                     or user agents: they may be stolen and replayed, or shared between \
+                     services; revoke them and find out who holds them",
+                    replay.tokens, replay.threshold
+                ),
+                occurrences: replay.shared.iter().map(|s| s.occurrences).sum(),
+                examples: Vec::new(),
+            };
+            out.push((finding, subjects));
+        }
+        let per_issuer = |count: fn(&Hygiene) -> u64| -> (u64, Vec<String>) {
+            let subjects = self
+                .hygiene
+                .iter()
+                .filter(|(_, h)| count(h) > 0)
+                .map(|(issuer, h)| format!("issuer {issuer}: {}", count(h)))
+                .collect();
+            (self.hygiene.values().map(count).sum(), subjects)
+        };
+        let max_lifetime = crate::report::text::duration(self.settings.max_lifetime_secs);
+        // name, severity, explanation, and the count per issuer
+        type Rule = (&'static str, &'static str, String, fn(&Hygiene) -> u64);
+        let rules: [Rule; 4] = [
+            (
+                "token_without_exp",
+                "medium",
+                "tokens without an expiry (exp) work forever if they leak: have the issuer \
+                 set exp"
+                    .to_string(),
+                |h| h.no_exp,
+            ),
+            (
+                "expired_token_in_use",
+                "medium",
+                "clients keep sending tokens after they expire: check that they refresh \
+                 them, and that servers refuse them"
+                    .to_string(),
+                |h| h.used_after_exp.total(),
+            ),
+            (
+                "lifetime_beyond_limit",
+                "low",
+                format!(
+                    "tokens are issued to live longer than {max_lifetime} (--max-lifetime): \
+                     shorten the issuer's token lifetime"
+                ),
+                |h| h.beyond_max_lifetime,
+            ),
+            (
+                "used_before_issued",
+                "low",
+                "tokens were used before their issue time (iat): the issuer's clock runs \
+                 ahead of the servers' (check NTP), or tokens were made up"
+                    .to_string(),
+                |h| h.used_before_iat,
+            ),
+        ];
+        for (name, severity, explanation, count) in rules {
+            let (occurrences, subjects) = per_issuer(count);
+            if occurrences > 0 {
+                let finding = AuditFinding {
+                    name,
+                    severity,
+                    explanation,
+                    occurrences,
+                    examples: Vec::new(),
+                };
+                out.push((finding, subjects));
+            }
+        }
+        out
+    }
+
+    /// Writes the audit findings into [`Report::findings`], replacing
+    /// what an earlier call or a merge left there.
+    fn note_audit_findings(&mut self) {
+        for name in AUDIT_FINDINGS {
+            self.findings.remove(name);
+        }
+        for (finding, subjects) in self.audit_findings() {
+            let entry = FindingReport {
+                severity: finding.severity.to_string(),
+                explanation: finding.explanation,
+                occurrences: finding.occurrences,
+                distinct_tokens: 0,
+                examples: finding.examples,
+                subjects,
+                ids: HashSet::default(),
+            };
+            self.findings.insert(finding.name.to_string(), entry);
+        }
     }
 
     /// Counts one occurrence of a token (identity `id`) with `finding`,
@@ -388,11 +707,8 @@ impl Report {
         let kid_mixed = |f: &BTreeSet<String>| f.len() > 1;
         let issuer_mixed = |f: &BTreeSet<String>| f.len() > 1 && f.contains("hmac");
         let mut subjects = Vec::new();
-        let checks: [(
-            &str,
-            &BTreeMap<String, BTreeSet<String>>,
-            &dyn Fn(&BTreeSet<String>) -> bool,
-        ); 2] = [
+        type Check<'a> = (&'a str, &'a Families, &'a dyn Fn(&BTreeSet<String>) -> bool);
+        let checks: [Check; 2] = [
             ("kid", &self.kid_families, &kid_mixed),
             ("issuer", &self.issuer_families, &issuer_mixed),
         ];
@@ -417,6 +733,23 @@ impl Report {
         self.verdicts.total() > self.verdicts.of(Verdict::Valid)
     }
 }
+
+/// Key families by kid or issuer.
+type Families = BTreeMap<String, BTreeSet<String>>;
+
+/// The names of the findings derived from the audit parts; their
+/// `distinct_tokens` is not counted (0).
+pub const AUDIT_FINDINGS: [&str; 6] = [
+    "invalid_token_accepted",
+    "token_shared",
+    "token_without_exp",
+    "expired_token_in_use",
+    "lifetime_beyond_limit",
+    "used_before_issued",
+];
+
+/// Severities, most severe first.
+pub const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
 
 /// A line reference for a finding.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
