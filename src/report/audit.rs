@@ -159,7 +159,7 @@ impl Timeline {
         for (start, counts) in other.buckets {
             self.buckets.entry(start).or_default().merge(&counts);
         }
-        self.undated += other.undated;
+        self.undated = self.undated.saturating_add(other.undated);
         self.span = match (self.span, other.span) {
             (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
             (a, b) => a.or(b),
@@ -583,7 +583,7 @@ impl TokenUse {
     /// exact up to the cap: the count is min(true count, cap) whatever
     /// the split.
     pub fn merge(&mut self, other: TokenUse) {
-        self.occurrences += other.occurrences;
+        self.occurrences = self.occurrences.saturating_add(other.occurrences);
         for (set, theirs) in [
             (&mut self.clients, other.clients),
             (&mut self.agents, other.agents),

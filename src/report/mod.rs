@@ -62,13 +62,14 @@ impl VerdictCounts {
 
     /// Every occurrence counted.
     pub fn total(&self) -> u64 {
-        self.0.iter().sum()
+        // Saturating: counts may come from a merged report file.
+        self.0.iter().fold(0u64, |sum, &n| sum.saturating_add(n))
     }
 
     /// Adds another set of counts.
     pub fn merge(&mut self, other: &VerdictCounts) {
         for (a, b) in self.0.iter_mut().zip(other.0) {
-            *a += b;
+            *a = a.saturating_add(b);
         }
     }
 }
@@ -140,10 +141,10 @@ impl CarrierCounts {
     }
 
     fn merge(&mut self, other: &CarrierCounts) {
-        self.bearer += other.bearer;
-        self.parameter += other.parameter;
-        self.json_member += other.json_member;
-        self.bare += other.bare;
+        self.bearer = self.bearer.saturating_add(other.bearer);
+        self.parameter = self.parameter.saturating_add(other.parameter);
+        self.json_member = self.json_member.saturating_add(other.json_member);
+        self.bare = self.bare.saturating_add(other.bare);
     }
 }
 
@@ -391,10 +392,10 @@ impl Report {
     pub fn merge(&mut self, other: Report) {
         let (mine_empty, theirs_empty) = (self.totals.tokens == 0, other.totals.tokens == 0);
         let t = &mut self.totals;
-        t.files += other.totals.files;
-        t.lines += other.totals.lines;
-        t.bytes += other.totals.bytes;
-        t.tokens += other.totals.tokens;
+        t.files = t.files.saturating_add(other.totals.files);
+        t.lines = t.lines.saturating_add(other.totals.lines);
+        t.bytes = t.bytes.saturating_add(other.totals.bytes);
+        t.tokens = t.tokens.saturating_add(other.totals.tokens);
         self.verdicts.merge(&other.verdicts);
         for (mine, theirs) in [
             (&mut self.by_alg, other.by_alg),
@@ -406,11 +407,17 @@ impl Report {
             }
         }
         self.carriers.merge(&other.carriers);
-        self.time_sources.request_time += other.time_sources.request_time;
-        self.time_sources.fallback += other.time_sources.fallback;
-        self.cache.hits += other.cache.hits;
-        self.cache.misses += other.cache.misses;
-        self.cache.evictions += other.cache.evictions;
+        self.time_sources.request_time = self
+            .time_sources
+            .request_time
+            .saturating_add(other.time_sources.request_time);
+        self.time_sources.fallback = self
+            .time_sources
+            .fallback
+            .saturating_add(other.time_sources.fallback);
+        self.cache.hits = self.cache.hits.saturating_add(other.cache.hits);
+        self.cache.misses = self.cache.misses.saturating_add(other.cache.misses);
+        self.cache.evictions = self.cache.evictions.saturating_add(other.cache.evictions);
         self.errors.extend(other.errors);
         for (name, theirs) in other.findings {
             self.findings.entry(name).or_default().merge(theirs);
@@ -800,7 +807,7 @@ impl FindingReport {
             self.severity = other.severity;
             self.explanation = other.explanation;
         }
-        self.occurrences += other.occurrences;
+        self.occurrences = self.occurrences.saturating_add(other.occurrences);
         self.ids.extend(other.ids);
         self.distinct_tokens = self.distinct_tokens.max(self.ids.len() as u64);
         self.examples.extend(other.examples);
@@ -975,6 +982,18 @@ mod tests {
         assert_eq!(map[OTHER].total(), 10);
         assert_eq!(clean_key("a\nb"), "a\u{FFFD}b");
         assert!(clean_key(&"x".repeat(500)).chars().count() <= MAX_KEY_CHARS + 1);
+    }
+
+    #[test]
+    fn merging_huge_counts_saturates() {
+        let mut big = Report::new();
+        big.verdicts.0 = [u64::MAX; Verdict::ALL.len()];
+        big.totals.tokens = u64::MAX;
+        let mut again = big.clone();
+        again.merge(big);
+        assert_eq!(again.totals.tokens, u64::MAX);
+        assert_eq!(again.verdicts.of(Verdict::Valid), u64::MAX);
+        assert_eq!(again.verdicts.total(), u64::MAX);
     }
 
     #[test]
