@@ -127,6 +127,8 @@ fn page_into(report: &Report, options: &RenderOptions, p: &mut String) -> std::f
         ("alg", &report.by_alg),
         ("kid", &report.by_kid),
         ("issuer", &report.by_issuer),
+        ("audience", &report.by_audience),
+        ("subject", &report.by_subject),
     ] {
         if map.is_empty() {
             continue;

@@ -109,6 +109,8 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
         ("alg", &report.by_alg),
         ("kid", &report.by_kid),
         ("issuer", &report.by_issuer),
+        ("audience", &report.by_audience),
+        ("subject", &report.by_subject),
     ] {
         if map.is_empty() {
             continue;

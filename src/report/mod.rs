@@ -227,6 +227,13 @@ pub struct Report {
     pub by_kid: BTreeMap<String, VerdictCounts>,
     /// Occurrences per verdict, by `iss`.
     pub by_issuer: BTreeMap<String, VerdictCounts>,
+    /// Occurrences per verdict, by each `aud` value (a token with several
+    /// audiences counts under each).
+    #[serde(default)]
+    pub by_audience: BTreeMap<String, VerdictCounts>,
+    /// Occurrences per verdict, by `sub`.
+    #[serde(default)]
+    pub by_subject: BTreeMap<String, VerdictCounts>,
     /// Occurrences by how they were found.
     pub carriers: CarrierCounts,
     /// Evaluation times used.
@@ -367,10 +374,13 @@ impl Report {
         }
     }
 
-    /// Adds a token's verdict counts to the alg, kid and issuer breakdowns.
+    /// Adds a token's verdict counts to the alg, kid, issuer, audience and
+    /// subject breakdowns.
     pub fn add_breakdowns(&mut self, checked: &Checked, counts: &VerdictCounts) {
         let (alg, kid) = (checked.alg(), checked.kid.as_deref());
         self.add_breakdowns_for(alg, kid, checked.claims.iss(), counts);
+        let claims = &checked.claims;
+        self.add_audience_subject(claims.has_aud.then(|| claims.aud()), claims.sub(), counts);
     }
 
     /// Adds verdict counts under an alg, a kid and an issuer (each `None`
@@ -387,6 +397,20 @@ impl Report {
         add_to(&mut self.by_issuer, iss, counts);
     }
 
+    /// Adds verdict counts under each audience and a subject.
+    pub fn add_audience_subject<'a>(
+        &mut self,
+        audiences: Option<impl Iterator<Item = &'a str>>,
+        sub: Option<&str>,
+        counts: &VerdictCounts,
+    ) {
+        match audiences {
+            Some(list) => list.for_each(|aud| add_to(&mut self.by_audience, Some(aud), counts)),
+            None => add_to(&mut self.by_audience, None, counts),
+        }
+        add_to(&mut self.by_subject, sub, counts);
+    }
+
     /// Merges another report into this one. Counts add; distinct tokens
     /// are a set union; settings are kept from `self` unless empty.
     pub fn merge(&mut self, other: Report) {
@@ -401,6 +425,8 @@ impl Report {
             (&mut self.by_alg, other.by_alg),
             (&mut self.by_kid, other.by_kid),
             (&mut self.by_issuer, other.by_issuer),
+            (&mut self.by_audience, other.by_audience),
+            (&mut self.by_subject, other.by_subject),
         ] {
             for (key, counts) in theirs {
                 merge_key(mine, key, &counts);

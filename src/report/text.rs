@@ -108,6 +108,8 @@ pub fn render_with(
         ("alg", &report.by_alg),
         ("kid", &report.by_kid),
         ("issuer", &report.by_issuer),
+        ("audience", &report.by_audience),
+        ("subject", &report.by_subject),
     ] {
         breakdown(out, title, map, options.top)?;
     }
