@@ -203,7 +203,11 @@ mod tests {
 
     #[test]
     fn combined_log_format() {
-        let line = br#"192.0.2.7 - bob [03/Dec/2026:10:00:00 +0000] "GET /a?access_token=x HTTP/1.1" 302 12 "https://r.example/" "curl/8.5""#;
+        let line = concat!(
+            r#"192.0.2.7 - bob [03/Dec/2026:10:00:00 +0000] "GET /a?access_token=x HTTP/1.1" "#,
+            r#"302 12 "https://r.example/" "curl/8.5""#
+        )
+        .as_bytes();
         let c = parse(line);
         assert_eq!(c.client, Some(&b"192.0.2.7"[..]));
         assert_eq!(c.status, Some(302));
@@ -241,7 +245,11 @@ mod tests {
 
     #[test]
     fn json_lines() {
-        let line = br#"{"time":"2026-12-03T10:00:00Z","remote_addr":"192.0.2.1","status":200,"user_agent":"Mozilla/5.0 (X)"}"#;
+        let line = concat!(
+            r#"{"time":"2026-12-03T10:00:00Z","remote_addr":"192.0.2.1","status":200,"#,
+            r#""user_agent":"Mozilla/5.0 (X)"}"#
+        )
+        .as_bytes();
         let c = parse(line);
         assert_eq!(c.time, Some(1_796_292_000.0));
         assert_eq!(c.status, Some(200));

@@ -32,7 +32,10 @@ pub struct MergeArgs {
 
 pub(super) fn run(args: MergeArgs) -> anyhow::Result<i32> {
     if args.format == ReportFormat::Csv {
-        bail!("--format csv lists token occurrences, which reports do not keep: use json, text, md or html");
+        bail!(
+            "--format csv lists token occurrences, which reports do not keep: \
+             use json, text, md or html"
+        );
     }
     let mut merged: Option<Report> = None;
     for path in &args.reports {

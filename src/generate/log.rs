@@ -21,8 +21,14 @@ const NETWORKS: [&str; 3] = ["192.0.2", "198.51.100", "203.0.113"];
 
 /// User agents a client may send (none needs JSON escaping).
 const USER_AGENTS: [&str; 6] = [
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
+    concat!(
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) ",
+        "Chrome/124.0 Safari/537.36"
+    ),
+    concat!(
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 ",
+        "(KHTML, like Gecko) Version/17.4 Safari/605.1.15"
+    ),
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0",
     "okhttp/4.12.0",
     "python-requests/2.31.0",

@@ -61,7 +61,11 @@ fn page_into(report: &Report, options: &RenderOptions, p: &mut String) -> std::f
     let findings = ordered_findings(report);
     if !findings.is_empty() {
         writeln!(p, "<h2>Findings</h2>")?;
-        writeln!(p, "<table><tr><th>severity</th><th>finding</th><th>occurrences</th><th>what it means</th><th>where</th></tr>")?;
+        writeln!(
+            p,
+            "<table><tr><th>severity</th><th>finding</th><th>occurrences</th>\
+             <th>what it means</th><th>where</th></tr>"
+        )?;
         for (name, f) in findings {
             let mut places = String::new();
             for subject in &f.subjects {
@@ -214,7 +218,8 @@ fn split_bars(p: &mut String, rows: &[(String, &VerdictCounts)]) -> std::fmt::Re
             p,
             "<text x=\"0\" y=\"{ty}\">{}</text><rect x=\"200\" y=\"{y}\" width=\"{wv:.1}\" \
              height=\"18\" fill=\"{VALID}\"/><rect x=\"{:.1}\" y=\"{y}\" width=\"{wi:.1}\" \
-             height=\"18\" fill=\"{INVALID}\"/><text x=\"{:.1}\" y=\"{ty}\">{valid} / {invalid}</text>",
+             height=\"18\" fill=\"{INVALID}\"/>\
+             <text x=\"{:.1}\" y=\"{ty}\">{valid} / {invalid}</text>",
             esc(&label),
             200.0 + wv,
             205.0 + wv + wi,
@@ -261,9 +266,11 @@ fn timeline(report: &Report, p: &mut String) -> std::fmt::Result {
         let w = (width * 0.9).max(0.5);
         writeln!(
             p,
-            "<rect x=\"{x:.2}\" y=\"{:.1}\" width=\"{w:.2}\" height=\"{valid:.1}\" fill=\"{VALID}\">\
+            "<rect x=\"{x:.2}\" y=\"{:.1}\" width=\"{w:.2}\" \
+             height=\"{valid:.1}\" fill=\"{VALID}\">\
              <title>{}: {} valid</title></rect>\
-             <rect x=\"{x:.2}\" y=\"{:.1}\" width=\"{w:.2}\" height=\"{invalid:.1}\" fill=\"{INVALID}\">\
+             <rect x=\"{x:.2}\" y=\"{:.1}\" width=\"{w:.2}\" \
+             height=\"{invalid:.1}\" fill=\"{INVALID}\">\
              <title>{}: {} not valid</title></rect>",
             180.0 - valid,
             crate::time::format_rfc3339(*start as f64),
