@@ -626,6 +626,9 @@ impl<'c> Engine<'c> {
             };
             report.count(verdict, found.carrier);
             state.groups.counts[checked.group as usize].add(verdict);
+            if checked.verdicts_seen.first(verdict) {
+                report.add_distinct_verdict(self.ids.id_with(hash, text), verdict);
+            }
 
             // the audit: status, timeline, hygiene of verified tokens
             report.by_status.of_mut(line.status).add(verdict);

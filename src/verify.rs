@@ -22,6 +22,7 @@
 //! answers.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
@@ -128,6 +129,28 @@ pub struct Checked {
     pub(crate) group: u32,
     /// What the token's shape says about how it was made.
     pub findings: Findings,
+    /// The verdicts the scanning worker has already counted this check
+    /// under, one bit per verdict, so distinct tokens per verdict cost a
+    /// set insert only the first time.
+    pub(crate) verdicts_seen: VerdictBits,
+}
+
+/// One bit per verdict, set through a shared reference.
+#[derive(Debug, Default)]
+pub(crate) struct VerdictBits(AtomicU16);
+
+impl Clone for VerdictBits {
+    fn clone(&self) -> VerdictBits {
+        VerdictBits(AtomicU16::new(self.0.load(Ordering::Relaxed)))
+    }
+}
+
+impl VerdictBits {
+    /// Sets `verdict`'s bit; whether it was clear before.
+    pub(crate) fn first(&self, verdict: Verdict) -> bool {
+        let bit = 1 << verdict.index();
+        self.0.fetch_or(bit, Ordering::Relaxed) & bit == 0
+    }
 }
 
 impl Checked {
@@ -143,6 +166,7 @@ impl Checked {
             key: None,
             group: 0,
             findings: Findings::default(),
+            verdicts_seen: VerdictBits::default(),
         }
     }
 

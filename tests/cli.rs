@@ -169,6 +169,22 @@ fn every_occurrence_gets_the_intended_verdict() {
         12,
         "the corpus exercises every verdict: {seen:?}"
     );
+
+    // Distinct tokens per verdict, from the generator's own account.
+    let mut distinct = BTreeMap::<String, std::collections::BTreeSet<String>>::new();
+    for e in &expected {
+        let tokens = distinct
+            .entry(e["verdict"].as_str().unwrap().to_string())
+            .or_default();
+        tokens.insert(e["token_sha256"].as_str().unwrap().to_string());
+    }
+    for (verdict, tokens) in &distinct {
+        assert_eq!(
+            report["distinct_per_verdict"][verdict].as_u64(),
+            Some(tokens.len() as u64),
+            "distinct tokens with verdict {verdict}"
+        );
+    }
     assert_eq!(
         report["totals"]["tokens"].as_u64().unwrap() as usize,
         expected.len()

@@ -287,6 +287,19 @@ fn split_distinct(report: &mut Value) -> (u64, Vec<u64>) {
         let f = f.as_object_mut().unwrap();
         per_finding.push(f.remove("distinct_tokens").unwrap().as_u64().unwrap());
     }
+    // Distinct tokens per verdict are lower bounds after a merge, too.
+    let per_verdict = report
+        .as_object_mut()
+        .unwrap()
+        .remove("distinct_per_verdict")
+        .unwrap();
+    per_finding.extend(
+        per_verdict
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|n| n.as_u64().unwrap()),
+    );
     (distinct, per_finding)
 }
 

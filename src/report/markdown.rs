@@ -77,12 +77,13 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
 
     // verdicts and status
     writeln!(out, "## Verdicts\n")?;
-    writeln!(out, "| verdict | occurrences |")?;
-    writeln!(out, "|---|---:|")?;
+    writeln!(out, "| verdict | occurrences | distinct tokens |")?;
+    writeln!(out, "|---|---:|---:|")?;
     for verdict in Verdict::ALL {
         let n = report.verdicts.of(verdict);
         if n > 0 {
-            writeln!(out, "| {} | {n} |", verdict.name())?;
+            let distinct = report.distinct_per_verdict.of(verdict);
+            writeln!(out, "| {} | {n} | {distinct} |", verdict.name())?;
         }
     }
     writeln!(out)?;

@@ -221,6 +221,12 @@ pub struct Report {
     pub totals: Totals,
     /// Occurrences per verdict.
     pub verdicts: VerdictCounts,
+    /// Distinct tokens per verdict: tokens with at least one occurrence
+    /// given that verdict (a token valid at 10:00 and expired at 11:00
+    /// counts under both). Exact for one scan; merged from JSON reports,
+    /// the largest of the parts (a lower bound).
+    #[serde(default)]
+    pub distinct_per_verdict: VerdictCounts,
     /// Occurrences per verdict, by header `alg`.
     pub by_alg: BTreeMap<String, VerdictCounts>,
     /// Occurrences per verdict, by header `kid`.
@@ -274,6 +280,9 @@ pub struct Report {
     /// Fingerprints of the distinct tokens, for exact merging in memory.
     #[serde(skip)]
     distinct: HashSet<u128, BuildHasherDefault<IdHasher>>,
+    /// The identities behind `distinct_per_verdict`.
+    #[serde(skip)]
+    distinct_by_verdict: Vec<HashSet<u128, BuildHasherDefault<IdHasher>>>,
     /// Whether `distinct` holds every distinct token (false for reports
     /// read from JSON).
     #[serde(skip)]
@@ -366,6 +375,18 @@ impl Report {
         self.carriers.add(carrier);
     }
 
+    /// Notes that the token with identity `id` had an occurrence with
+    /// `verdict`; seeing it again is harmless.
+    pub fn add_distinct_verdict(&mut self, id: u128, verdict: Verdict) {
+        if self.distinct_by_verdict.is_empty() {
+            self.distinct_by_verdict = vec![HashSet::default(); Verdict::ALL.len()];
+        }
+        let set = &mut self.distinct_by_verdict[verdict.index()];
+        if set.insert(id) {
+            self.distinct_per_verdict.0[verdict.index()] = set.len() as u64;
+        }
+    }
+
     /// Notes a distinct token by its identity; seeing it again is
     /// harmless, so a scan calls this once per check, not per occurrence.
     pub fn add_distinct(&mut self, id: u128) {
@@ -421,6 +442,7 @@ impl Report {
         t.bytes = t.bytes.saturating_add(other.totals.bytes);
         t.tokens = t.tokens.saturating_add(other.totals.tokens);
         self.verdicts.merge(&other.verdicts);
+        self.merge_distinct_per_verdict(other.distinct_by_verdict, &other.distinct_per_verdict);
         for (mine, theirs) in [
             (&mut self.by_alg, other.by_alg),
             (&mut self.by_kid, other.by_kid),
@@ -759,6 +781,30 @@ impl Report {
             .entry(Finding::AlgFamilyMix.name().to_string())
             .or_insert_with(|| FindingReport::new(Finding::AlgFamilyMix));
         entry.subjects = subjects;
+    }
+
+    /// Unions the per-verdict identity sets; counts that come without
+    /// their sets (from JSON) can only be bounded below.
+    fn merge_distinct_per_verdict(
+        &mut self,
+        sets: Vec<HashSet<u128, BuildHasherDefault<IdHasher>>>,
+        counts: &VerdictCounts,
+    ) {
+        if sets.is_empty() {
+            for (mine, &theirs) in self.distinct_per_verdict.0.iter_mut().zip(&counts.0) {
+                *mine = (*mine).max(theirs);
+            }
+            return;
+        }
+        if self.distinct_by_verdict.is_empty() {
+            self.distinct_by_verdict = vec![HashSet::default(); Verdict::ALL.len()];
+        }
+        for (i, set) in sets.into_iter().enumerate() {
+            let mine = &mut self.distinct_by_verdict[i];
+            mine.extend(set);
+            let n = mine.len() as u64;
+            self.distinct_per_verdict.0[i] = self.distinct_per_verdict.0[i].max(n);
+        }
     }
 
     /// Whether any occurrence is not valid.

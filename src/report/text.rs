@@ -89,15 +89,22 @@ pub fn render_with(
     writeln!(out)?;
     writeln!(
         out,
-        "{:<18} {:>12} {:>7}",
-        "verdict", "occurrences", "share"
+        "{:<18} {:>12} {:>7} {:>9}",
+        "verdict", "occurrences", "share", "distinct"
     )?;
     let total = report.verdicts.total().max(1) as f64;
     for verdict in Verdict::ALL {
         let n = report.verdicts.of(verdict);
         if n > 0 {
             let share = 100.0 * n as f64 / total;
-            writeln!(out, "{:<18} {:>12} {:>6.1}%", verdict.name(), n, share)?;
+            let distinct = report.distinct_per_verdict.of(verdict);
+            writeln!(
+                out,
+                "{:<18} {:>12} {:>6.1}% {distinct:>9}",
+                verdict.name(),
+                n,
+                share
+            )?;
         }
     }
 
