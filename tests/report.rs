@@ -531,3 +531,24 @@ fn merge_renders_hostile_reports_without_panicking() {
         }
     }
 }
+
+#[test]
+fn csv_per_token_has_one_row_per_distinct_token() {
+    let out = scan(&[LOG], &["--format", "csv-tokens"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let json = scan(&[LOG], &["--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(
+        rows.len() as u64,
+        report["totals"]["distinct_tokens"].as_u64().unwrap()
+    );
+    // occurrences add up, and every row has a first and a last place
+    let occurrences: u64 = rows
+        .iter()
+        .map(|r| r.split(',').nth(5).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(occurrences, report["totals"]["tokens"].as_u64().unwrap());
+    assert!(rows.iter().all(|r| r.contains("fixtures/demo/access.log:")));
+    assert!(!text.contains("eyJ"), "tokens appear by fingerprint only");
+}

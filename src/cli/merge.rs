@@ -31,7 +31,7 @@ pub struct MergeArgs {
 }
 
 pub(super) fn run(args: MergeArgs) -> anyhow::Result<i32> {
-    if args.format == ReportFormat::Csv {
+    if matches!(args.format, ReportFormat::Csv | ReportFormat::CsvTokens) {
         bail!(
             "--format csv lists token occurrences, which reports do not keep: \
              use json, text, md or html"

@@ -15,7 +15,7 @@ use super::{EXIT_ERROR, EXIT_INVALID, EXIT_VALID};
 use crate::alg::{Alg, AlgSet};
 use crate::judge::Policy;
 use crate::keys::Keyring;
-use crate::report::csv::CsvOccurrences;
+use crate::report::csv::{CsvOccurrences, CsvTokens};
 use crate::report::occurrences::JsonLines;
 use crate::report::text::RenderOptions;
 use crate::report::{self, InputError, Report};
@@ -152,6 +152,8 @@ pub enum ReportFormat {
     Json,
     /// One row per token occurrence.
     Csv,
+    /// One row per distinct token: first and last seen, verdict counts.
+    CsvTokens,
     /// Markdown, to paste into a ticket.
     Md,
     /// A self-contained HTML page with charts.
@@ -217,12 +219,16 @@ pub(super) fn run(args: ScanArgs) -> anyhow::Result<i32> {
         }
         _ => None,
     };
+    let mut csv_tokens = (args.format == ReportFormat::CsvTokens).then(CsvTokens::new);
 
     let mut sinks: Vec<&mut dyn Sink> = Vec::new();
     if let Some(s) = sink.as_mut() {
         sinks.push(s);
     }
     if let Some(s) = csv.as_mut() {
+        sinks.push(s);
+    }
+    if let Some(s) = csv_tokens.as_mut() {
         sinks.push(s);
     }
     let mut tee = Tee(sinks);
@@ -241,6 +247,9 @@ pub(super) fn run(args: ScanArgs) -> anyhow::Result<i32> {
     if let Some(csv) = csv {
         finish_output(csv.finish().map(|_| ()), args.output.as_deref())?;
     }
+    if let Some(table) = csv_tokens {
+        finish_output(table.write(&mut output), args.output.as_deref())?;
+    }
     for (file, e) in missing {
         report.errors.insert(
             0,
@@ -254,7 +263,7 @@ pub(super) fn run(args: ScanArgs) -> anyhow::Result<i32> {
         eprintln!("jwtsweep: {}: {}", e.file, e.message);
     }
 
-    if args.format != ReportFormat::Csv {
+    if !matches!(args.format, ReportFormat::Csv | ReportFormat::CsvTokens) {
         let options = args.view.options(args.output.is_none());
         let result = write_report(&report, args.format, &options, &mut output);
         finish_output(result, args.output.as_deref())?;
@@ -418,7 +427,7 @@ pub(super) fn write_report(
             .and_then(|_| writeln!(out)),
         ReportFormat::Md => report::markdown::render(report, options, out),
         ReportFormat::Html => report::html::render(report, options, out),
-        ReportFormat::Csv => Err(io::Error::new(
+        ReportFormat::Csv | ReportFormat::CsvTokens => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "CSV lists occurrences: only a scan writes it",
         )),
