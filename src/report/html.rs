@@ -127,13 +127,7 @@ fn page_into(report: &Report, options: &RenderOptions, p: &mut String) -> std::f
     timeline(report, p)?;
 
     // breakdowns
-    for (title, map) in [
-        ("alg", &report.by_alg),
-        ("kid", &report.by_kid),
-        ("issuer", &report.by_issuer),
-        ("audience", &report.by_audience),
-        ("subject", &report.by_subject),
-    ] {
+    for (title, map) in report.breakdowns() {
         if map.is_empty() {
             continue;
         }

@@ -106,13 +106,7 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
     }
 
     // breakdowns
-    for (title, map) in [
-        ("alg", &report.by_alg),
-        ("kid", &report.by_kid),
-        ("issuer", &report.by_issuer),
-        ("audience", &report.by_audience),
-        ("subject", &report.by_subject),
-    ] {
+    for (title, map) in report.breakdowns() {
         if map.is_empty() {
             continue;
         }

@@ -807,6 +807,17 @@ impl Report {
         }
     }
 
+    /// The breakdowns with their titles, in the order renderers show them.
+    pub fn breakdowns(&self) -> [(&'static str, &BTreeMap<String, VerdictCounts>); 5] {
+        [
+            ("alg", &self.by_alg),
+            ("kid", &self.by_kid),
+            ("issuer", &self.by_issuer),
+            ("audience", &self.by_audience),
+            ("subject", &self.by_subject),
+        ]
+    }
+
     /// Whether any occurrence is not valid.
     pub fn any_invalid(&self) -> bool {
         self.verdicts.total() > self.verdicts.of(Verdict::Valid)

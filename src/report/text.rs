@@ -111,13 +111,7 @@ pub fn render_with(
     status_table(report, out)?;
 
     // breakdowns
-    for (title, map) in [
-        ("alg", &report.by_alg),
-        ("kid", &report.by_kid),
-        ("issuer", &report.by_issuer),
-        ("audience", &report.by_audience),
-        ("subject", &report.by_subject),
-    ] {
+    for (title, map) in report.breakdowns() {
         breakdown(out, title, map, options.top)?;
     }
 
