@@ -119,6 +119,16 @@ impl Timeline {
         bucket_secs(&self.bucket).unwrap_or(60)
     }
 
+    /// Occurrences in the busiest bucket (at least 1, to scale charts by).
+    pub fn busiest(&self) -> u64 {
+        self.buckets
+            .values()
+            .map(|c| c.total())
+            .max()
+            .unwrap_or(1)
+            .max(1)
+    }
+
     /// Counts an occurrence at `time` (`None`: undated).
     pub fn add(&mut self, time: Option<f64>, verdict: Verdict) {
         let Some(t) = time.filter(|t| t.is_finite()) else {

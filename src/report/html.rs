@@ -236,13 +236,7 @@ fn timeline(report: &Report, p: &mut String) -> std::fmt::Result {
         esc(tl.first.as_deref().unwrap_or("?")),
         esc(tl.last.as_deref().unwrap_or("?"))
     )?;
-    let most = tl
-        .buckets
-        .values()
-        .map(|c| c.total())
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64;
+    let most = tl.busiest() as f64;
     let step = (tl.bucket_secs() as i64).max(1);
     let (Some(first), Some(last)) = (tl.buckets.keys().next(), tl.buckets.keys().last()) else {
         return Ok(());

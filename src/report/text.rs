@@ -302,13 +302,7 @@ fn timeline(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         "{:<20} {:>10} {:>10}  (# valid, x not valid)",
         "start", "valid", "not valid"
     )?;
-    let most = tl
-        .buckets
-        .values()
-        .map(|c| c.total())
-        .max()
-        .unwrap_or(1)
-        .max(1);
+    let most = tl.busiest();
     for (start, counts) in &tl.buckets {
         let valid = counts.of(Verdict::Valid);
         let invalid = counts.total() - valid;
