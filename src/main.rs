@@ -5,6 +5,13 @@ use std::process::ExitCode;
 use clap::Parser;
 use jwtsweep::cli::{self, Cli, EXIT_ERROR};
 
+/// mimalloc rather than glibc's malloc: a worker thread's glibc arena grows
+/// with an `mprotect` call per step, which with the allocations a distinct
+/// token makes (cache entry, claims, breakdown keys) took 20% of a no-reuse
+/// HS256 scan, page faults included.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A minimal stderr logger for `--debug` and `--trace`.
 struct StderrLogger;
 

@@ -18,7 +18,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use hashbrown::HashTable;
 use rayon::prelude::*;
 
 use crate::cache::TokenCache;
@@ -36,6 +35,9 @@ use crate::time;
 use crate::token;
 use crate::verdict::Verdict;
 use crate::verify::{self, Checked};
+
+mod groups;
+use groups::Groups;
 
 /// How each occurrence's evaluation time is chosen.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -228,67 +230,6 @@ impl MinuteTally {
         }
         self.counts = VerdictCounts::default();
         self.minute = None;
-    }
-}
-
-/// Joins a token's audiences in a group key; a control character, which
-/// [`crate::report`] never keeps in a breakdown key anyway.
-const AUD_SEPARATOR: &str = "\u{1f}";
-
-/// The breakdown keys (alg, kid, issuer, audience, subject) a worker has
-/// seen, each with its verdict counts. A check is given its group's index when it is made, so
-/// an occurrence adds to its breakdowns by indexing a vector: string-keyed
-/// map lookups per occurrence, or a per-chunk tally of checks, cost 7% of
-/// a no-reuse scan. The maps are built from the groups once, at the end.
-#[derive(Default)]
-struct Groups {
-    index: HashTable<u32>,
-    hasher: ahash::RandomState,
-    /// alg, kid, iss, the audiences joined by [`AUD_SEPARATOR`], sub.
-    keys: Vec<[Option<String>; 5]>,
-    counts: Vec<VerdictCounts>,
-}
-
-impl Groups {
-    /// The group of a check's alg, kid and issuer, created if new.
-    fn intern(&mut self, checked: &Checked) -> u32 {
-        let claims = &checked.claims;
-        let audiences = claims
-            .has_aud
-            .then(|| claims.aud().collect::<Vec<_>>().join(AUD_SEPARATOR));
-        let key = [
-            checked.alg(),
-            checked.kid.as_deref(),
-            claims.iss(),
-            audiences.as_deref(),
-            claims.sub(),
-        ];
-        let hash = self.hasher.hash_one(key);
-        let keys = &self.keys;
-        let same = |&i: &u32| keys[i as usize].each_ref().map(Option::as_deref) == key;
-        if let Some(&i) = self.index.find(hash, same) {
-            return i;
-        }
-        let i = self.keys.len() as u32;
-        self.keys.push(key.map(|s| s.map(str::to_string)));
-        self.counts.push(VerdictCounts::default());
-        let (hasher, keys) = (&self.hasher, &self.keys);
-        self.index.insert_unique(hash, i, |&j| {
-            hasher.hash_one(keys[j as usize].each_ref().map(Option::as_deref))
-        });
-        i
-    }
-
-    /// Adds every group's counts to the report's breakdowns, and empties.
-    fn drain_into(&mut self, report: &mut Report) {
-        for (key, counts) in self.keys.iter().zip(&self.counts) {
-            let [alg, kid, iss, audiences, sub] = key;
-            report.add_breakdowns_for(alg.as_deref(), kid.as_deref(), iss.as_deref(), counts);
-            let audiences = audiences.as_deref().map(|list| list.split(AUD_SEPARATOR));
-            report.add_audience_subject(audiences, sub.as_deref(), counts);
-            report.add_family(alg.as_deref(), kid.as_deref(), iss.as_deref());
-        }
-        *self = Groups::default();
     }
 }
 
@@ -600,7 +541,7 @@ impl<'c> Engine<'c> {
                 report.distinct_sketch.add(t);
                 let mut checked =
                     verify::check(t, &config.keyring, &config.policy, &mut state.scratch);
-                checked.group = groups.intern(&checked);
+                (checked.group, checked.subject) = groups.intern(&checked);
                 checked
             });
 
@@ -626,6 +567,7 @@ impl<'c> Engine<'c> {
             };
             report.count(verdict, found.carrier);
             state.groups.counts[checked.group as usize].add(verdict);
+            state.groups.subjects[checked.subject as usize].add(verdict);
             if checked.verdicts_seen.first(verdict) {
                 report.add_distinct_verdict(self.ids.id_with(hash, text), verdict);
             }
@@ -742,9 +684,8 @@ impl<'c> Engine<'c> {
             let mut state = worker.lock().unwrap_or_else(|e| e.into_inner());
             let mut worker_report = std::mem::take(&mut state.report);
             state.minute.flush(&mut worker_report.timeline);
-            for (key, hygiene) in state.groups.keys.iter().zip(&state.hygiene) {
-                let issuer = key[2].as_deref().unwrap_or(crate::report::NONE);
-                worker_report.add_hygiene(issuer, hygiene);
+            for (group, hygiene) in state.hygiene.iter().enumerate() {
+                worker_report.add_hygiene(state.groups.issuer(group), hygiene);
             }
             state.hygiene.clear();
             state.groups.drain_into(&mut worker_report);

@@ -127,6 +127,8 @@ pub struct Checked {
     /// The breakdown group the scanning worker filed this check under; only
     /// meaningful to that worker.
     pub(crate) group: u32,
+    /// The breakdown subject the scanning worker filed this check under.
+    pub(crate) subject: u32,
     /// What the token's shape says about how it was made.
     pub findings: Findings,
     /// The verdicts the scanning worker has already counted this check
@@ -165,6 +167,7 @@ impl Checked {
             after_time: None,
             key: None,
             group: 0,
+            subject: 0,
             findings: Findings::default(),
             verdicts_seen: VerdictBits::default(),
         }

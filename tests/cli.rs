@@ -248,8 +248,16 @@ fn cache_counts_hits_and_can_be_disabled() {
     let tokens = on["totals"]["tokens"].as_u64().unwrap();
     let distinct = on["totals"]["distinct_tokens"].as_u64().unwrap();
     assert!(distinct < tokens);
-    assert_eq!(on["cache"]["misses"].as_u64().unwrap(), distinct);
-    assert_eq!(on["cache"]["hits"].as_u64().unwrap(), tokens - distinct);
+    // Every distinct token is checked at least once; cheap (HMAC) tokens
+    // enter the cache at their second sighting, so are checked twice when
+    // seen more than once (more if the doorkeeper's slot was taken).
+    let (hits, misses) = (
+        on["cache"]["hits"].as_u64().unwrap(),
+        on["cache"]["misses"].as_u64().unwrap(),
+    );
+    assert_eq!(hits + misses, tokens);
+    assert!(misses >= distinct, "{misses} checks of {distinct} tokens");
+    assert!(hits >= (tokens - distinct) / 2, "{hits} hits");
     assert_eq!(off["cache"]["misses"].as_u64().unwrap(), tokens);
     assert_eq!(off["cache"]["hits"].as_u64().unwrap(), 0);
 }

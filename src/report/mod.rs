@@ -425,10 +425,26 @@ impl Report {
         sub: Option<&str>,
         counts: &VerdictCounts,
     ) {
+        self.add_audiences(audiences, counts);
+        self.add_subject(sub, counts);
+    }
+
+    /// Adds verdict counts under each of a token's audiences (or under
+    /// none, when the token has no `aud`).
+    pub fn add_audiences<'a>(
+        &mut self,
+        audiences: Option<impl Iterator<Item = &'a str>>,
+        counts: &VerdictCounts,
+    ) {
         match audiences {
             Some(list) => list.for_each(|aud| add_to(&mut self.by_audience, Some(aud), counts)),
             None => add_to(&mut self.by_audience, None, counts),
         }
+    }
+
+    /// Adds verdict counts under a subject (`None` when the tokens lack
+    /// one).
+    pub fn add_subject(&mut self, sub: Option<&str>, counts: &VerdictCounts) {
         add_to(&mut self.by_subject, sub, counts);
     }
 
