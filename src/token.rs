@@ -278,11 +278,19 @@ impl Scratch {
 /// Decodes strict base64url into `out`, replacing its contents.
 pub fn decode_into(segment: &[u8], out: &mut Vec<u8>) -> bool {
     out.clear();
-    out.resize(segment.len() / 4 * 3 + 3, 0);
-    match URL_SAFE_NO_PAD.decode(segment, base64_simd::Out::from_slice(out)) {
+    out.reserve(segment.len() / 4 * 3 + 3);
+    // Decoding into the spare capacity skips zero-filling the buffer
+    // first (2.5% of a no-reuse scan).
+    match URL_SAFE_NO_PAD.decode(
+        segment,
+        base64_simd::Out::from_uninit_slice(out.spare_capacity_mut()),
+    ) {
         Ok(decoded) => {
             let n = decoded.len();
-            out.truncate(n);
+            // SAFETY: the decoder wrote the `n` bytes of the slice it
+            // returned, which starts at the start of the spare capacity,
+            // so the vector's first `n` bytes are initialised.
+            unsafe { out.set_len(n) };
             true
         }
         Err(_) => false,
