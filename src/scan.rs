@@ -679,16 +679,45 @@ impl<'c> Engine<'c> {
     /// Merges the workers' reports and cache counters, and adds the run's
     /// settings.
     fn finish(&self, report: &mut Report) {
+        let started = Instant::now();
+        // Each worker turns its state into a report, all at once; then the
+        // reports merge pairwise, in parallel where there are more than
+        // two. Merging one after another on this thread made 11% of a
+        // 2-thread scan of 300k distinct tokens serial.
+        let reports: Vec<Report> = self.pool.install(|| {
+            self.workers
+                .par_iter()
+                .map(|worker| {
+                    let mut state = worker.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut worker_report = std::mem::take(&mut state.report);
+                    state.minute.flush(&mut worker_report.timeline);
+                    for (group, hygiene) in state.hygiene.iter().enumerate() {
+                        worker_report.add_hygiene(state.groups.issuer(group), hygiene);
+                    }
+                    state.hygiene.clear();
+                    state.groups.drain_into(&mut worker_report);
+                    worker_report.cache.hits += state.cache.stats.hits;
+                    worker_report.cache.misses += state.cache.stats.misses;
+                    worker_report.cache.evictions += state.cache.stats.evictions;
+                    if !self.config.free_caches {
+                        std::mem::forget(std::mem::replace(&mut state.cache, TokenCache::new(0)));
+                    }
+                    worker_report
+                })
+                .collect()
+        });
+        let merged = self.pool.install(|| {
+            reports.into_par_iter().reduce_with(|mut a, b| {
+                a.merge(b);
+                a
+            })
+        });
+        if let Some(merged) = merged {
+            report.merge(merged);
+        }
         let mut uses: HashMap<u128, TokenUse, ahash::RandomState> = HashMap::default();
         for worker in &self.workers {
             let mut state = worker.lock().unwrap_or_else(|e| e.into_inner());
-            let mut worker_report = std::mem::take(&mut state.report);
-            state.minute.flush(&mut worker_report.timeline);
-            for (group, hygiene) in state.hygiene.iter().enumerate() {
-                worker_report.add_hygiene(state.groups.issuer(group), hygiene);
-            }
-            state.hygiene.clear();
-            state.groups.drain_into(&mut worker_report);
             for (key, usage) in state.uses.drain() {
                 match uses.get_mut(&key) {
                     Some(mine) => mine.merge(usage),
@@ -697,13 +726,6 @@ impl<'c> Engine<'c> {
                     }
                 }
             }
-            report.merge(worker_report);
-            report.cache.hits += state.cache.stats.hits;
-            report.cache.misses += state.cache.stats.misses;
-            report.cache.evictions += state.cache.stats.evictions;
-            if !self.config.free_caches {
-                std::mem::forget(std::mem::replace(&mut state.cache, TokenCache::new(0)));
-            }
         }
         report.settings = settings(self.config);
         if let Some(threshold) = self.config.replay_threshold {
@@ -711,6 +733,11 @@ impl<'c> Engine<'c> {
             report.replay = Some(Replay::from_uses(threshold, uses.into_values()));
         }
         report.finish_audit(self.config.bucket.as_deref());
+        log::debug!(
+            "merged {} worker reports in {:.1} ms",
+            self.workers.len(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
     }
 }
 

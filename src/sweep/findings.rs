@@ -343,7 +343,10 @@ pub fn kid_is_injection(kid: &str) -> bool {
     let plain = kid
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
-    if plain && !kid.contains("..") && !kid.contains("--") {
+    // (a pairwise look: `str::contains` sets up a substring searcher per
+    // call, which showed at 2.7% of a no-reuse scan)
+    let doubled = |w: &[u8]| w == b".." || w == b"--";
+    if plain && !kid.as_bytes().windows(2).any(doubled) {
         return false;
     }
     let lower = kid.to_ascii_lowercase();
