@@ -132,6 +132,31 @@ fn peers(c: &mut Criterion) {
             })
         });
 
+        // EdDSA batch verification (ed25519-dalek), not shipped: see the
+        // module docs of src/verify.rs
+        if alg == Alg::EdDsa {
+            use ed25519_dalek::pkcs8::DecodePublicKey;
+            let text = String::from_utf8(pem("ed25519.pem")).unwrap();
+            let key = ed25519_dalek::VerifyingKey::from_public_key_pem(&text).unwrap();
+            let messages: Vec<&[u8]> = parts.iter().map(|(input, _)| &input[..]).collect();
+            let signatures: Vec<ed25519_dalek::Signature> = parts
+                .iter()
+                .map(|(_, sig)| ed25519_dalek::Signature::from_slice(sig).unwrap())
+                .collect();
+            let keys = vec![key; parts.len()];
+            group.bench_function("dalek_verify_batch", |b| {
+                b.iter(|| {
+                    for ((m, s), k) in messages
+                        .chunks(64)
+                        .zip(signatures.chunks(64))
+                        .zip(keys.chunks(64))
+                    {
+                        ed25519_dalek::verify_batch(black_box(m), s, k).unwrap();
+                    }
+                })
+            });
+        }
+
         // jsonwebtoken
         use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
         let (jwt_alg, decoding_key) = match pem_file {
