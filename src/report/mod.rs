@@ -538,7 +538,7 @@ impl Report {
         if self.exact && exact {
             if self.distinct.is_empty() {
                 self.distinct = ids;
-                self.distinct_per_verdict = per_verdict.clone();
+                self.distinct_per_verdict = *per_verdict;
             } else {
                 self.distinct_per_verdict = self.distinct.union(ids);
             }
