@@ -77,6 +77,10 @@ pub struct Value<'a> {
     pub raw: &'a [u8],
     /// For strings: whether the content has escapes to undo.
     escaped: bool,
+    /// For numbers that are plain integers of up to 15 digits (nearly
+    /// every NumericDate): the value, worked out while the digits were
+    /// read, so [`Value::as_f64`] need not read them again.
+    small_int: Option<f64>,
 }
 
 impl<'a> Value<'a> {
@@ -100,6 +104,9 @@ impl<'a> Value<'a> {
     pub fn as_f64(&self) -> Option<f64> {
         if self.kind != Kind::Number {
             return None;
+        }
+        if self.small_int.is_some() {
+            return self.small_int;
         }
         // NumericDates are nearly always plain integers: up to 15 digits
         // convert exactly through an integer, at a fraction of the cost of
@@ -230,15 +237,13 @@ impl Reader {
                 Err(e) => Err(e),
             };
         }
-        parser.object(0, Some(&mut member))?;
+        parser.object(0, &mut member)?;
         if !parser.at_end_after_ws() {
             return Err(JsonError::Syntax(parser.pos));
         }
         Ok(())
     }
 }
-
-type MemberFn<'f, 'a> = &'f mut dyn FnMut(&[u8], Value<'a>);
 
 struct Parser<'a, 's> {
     text: &'a [u8],
@@ -277,7 +282,7 @@ impl<'a> Parser<'a, '_> {
         let start = self.pos;
         let kind = match self.peek() {
             Some(b'{') => {
-                self.object(depth, None)?;
+                self.object(depth, &mut |_: &[u8], _| {})?;
                 Kind::Object
             }
             Some(b'[') => {
@@ -290,18 +295,28 @@ impl<'a> Parser<'a, '_> {
                     kind: Kind::String,
                     raw,
                     escaped,
+                    small_int: None,
                 });
             }
             Some(b't') => self.literal(b"true", Kind::Bool)?,
             Some(b'f') => self.literal(b"false", Kind::Bool)?,
             Some(b'n') => self.literal(b"null", Kind::Null)?,
-            Some(b'-' | b'0'..=b'9') => self.number()?,
+            Some(b'-' | b'0'..=b'9') => {
+                let small_int = self.number()?;
+                return Ok(Value {
+                    kind: Kind::Number,
+                    raw: &self.text[start..self.pos],
+                    escaped: false,
+                    small_int,
+                });
+            }
             _ => return Err(JsonError::Syntax(self.pos)),
         };
         Ok(Value {
             kind,
             raw: &self.text[start..self.pos],
             escaped: false,
+            small_int: None,
         })
     }
 
@@ -322,17 +337,27 @@ impl<'a> Parser<'a, '_> {
         self.pos - start
     }
 
-    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
-    fn number(&mut self) -> Result<Kind, JsonError> {
-        if self.peek() == Some(b'-') {
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`; returns the value
+    /// of a plain integer of up to 15 digits.
+    fn number(&mut self) -> Result<Option<f64>, JsonError> {
+        let negative = self.peek() == Some(b'-');
+        if negative {
             self.pos += 1;
         }
+        let int_start = self.pos;
         match self.peek() {
             Some(b'0') => self.pos += 1,
             Some(b'1'..=b'9') => {
                 self.digits();
             }
             _ => return Err(JsonError::Syntax(self.pos)),
+        }
+        let int_digits = &self.text[int_start..self.pos];
+        if int_digits.len() <= 15 && !matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+            let n = int_digits
+                .iter()
+                .fold(0i64, |n, &d| n * 10 + (d - b'0') as i64);
+            return Ok(Some(if negative { -(n as f64) } else { n as f64 }));
         }
         if self.peek() == Some(b'.') {
             self.pos += 1;
@@ -349,7 +374,7 @@ impl<'a> Parser<'a, '_> {
                 return Err(JsonError::Syntax(self.pos));
             }
         }
-        Ok(Kind::Number)
+        Ok(None)
     }
 
     /// Reads a string at `"`; returns its raw content and whether it has
@@ -444,11 +469,14 @@ impl<'a> Parser<'a, '_> {
         }
     }
 
-    fn object(
-        &mut self,
-        depth: usize,
-        mut member: Option<MemberFn<'_, 'a>>,
-    ) -> Result<(), JsonError> {
+    /// Reads an object at `{`, calling `member` for each of its members.
+    /// Generic, so the top level's callback is inlined into the loop (a
+    /// `dyn` callback cost an indirect call per member); nested objects
+    /// share one instance with a callback that does nothing.
+    fn object<F>(&mut self, depth: usize, member: &mut F) -> Result<(), JsonError>
+    where
+        F: FnMut(&[u8], Value<'a>),
+    {
         if depth >= MAX_DEPTH {
             return Err(JsonError::TooDeep);
         }
@@ -472,9 +500,7 @@ impl<'a> Parser<'a, '_> {
             // value
             self.expect(b':')?;
             let value = self.value(depth + 1)?;
-            if let Some(member) = member.as_mut() {
-                member(self.name_bytes(name), value);
-            }
+            member(self.name_bytes(name), value);
 
             // separator
             self.skip_ws();
