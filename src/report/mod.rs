@@ -972,7 +972,7 @@ impl PartialEq for DistinctIds {
 }
 
 impl DistinctIds {
-    const SHARDS: usize = 64;
+    const SHARDS: usize = 16;
 
     /// Notes `id` with the verdict `bits`; returns the bits it did not
     /// have.
@@ -1012,29 +1012,38 @@ impl DistinctIds {
             self.shards = vec![HashMap::default(); Self::SHARDS];
         }
         other.shards.resize_with(Self::SHARDS, HashMap::default);
-        let per_shard: Vec<(usize, [u64; 16])> = self
-            .shards
-            .par_iter_mut()
-            .zip(other.shards)
-            .map(|(mine, mut theirs)| {
-                if theirs.len() > mine.len() {
-                    std::mem::swap(mine, &mut theirs);
+        let unite = |(mine, mut theirs): (&mut HashMap<_, u16, _>, HashMap<_, u16, _>)| {
+            if theirs.len() > mine.len() {
+                std::mem::swap(mine, &mut theirs);
+            }
+            mine.reserve(theirs.len());
+            for (id, bits) in theirs {
+                *mine.entry(id).or_insert(0) |= bits;
+            }
+            let mut counts = [0u64; 16];
+            for bits in mine.values() {
+                let mut bits = *bits;
+                while bits != 0 {
+                    counts[bits.trailing_zeros() as usize] += 1;
+                    bits &= bits - 1;
                 }
-                mine.reserve(theirs.len());
-                for (id, bits) in theirs {
-                    *mine.entry(id).or_insert(0) |= bits;
-                }
-                let mut counts = [0u64; 16];
-                for bits in mine.values() {
-                    let mut bits = *bits;
-                    while bits != 0 {
-                        counts[bits.trailing_zeros() as usize] += 1;
-                        bits &= bits - 1;
-                    }
-                }
-                (mine.len(), counts)
-            })
-            .collect();
+            }
+            (mine.len(), counts)
+        };
+        // Small unions (many small reports) are not worth a task each.
+        let per_shard: Vec<(usize, [u64; 16])> = if self.len + other.len < 1 << 14 {
+            self.shards
+                .iter_mut()
+                .zip(other.shards)
+                .map(unite)
+                .collect()
+        } else {
+            self.shards
+                .par_iter_mut()
+                .zip(other.shards)
+                .map(unite)
+                .collect()
+        };
         let mut total = VerdictCounts::default();
         self.len = 0;
         for (len, counts) in per_shard {
