@@ -537,10 +537,10 @@ impl<'c> Engine<'c> {
             let hash = self.ids.hash(text);
             let groups = &mut state.groups;
             let checked = state.cache.get_or_check(text, hash, |t| {
-                report.add_distinct(self.ids.id_with(hash, t));
                 report.distinct_sketch.add(t);
                 let mut checked =
                     verify::check(t, &config.keyring, &config.policy, &mut state.scratch);
+                checked.id = self.ids.id_with(hash, t);
                 (checked.group, checked.subject) = groups.intern(&checked);
                 checked
             });
@@ -568,8 +568,10 @@ impl<'c> Engine<'c> {
             report.count(verdict, found.carrier);
             state.groups.counts[checked.group as usize].add(verdict);
             state.groups.subjects[checked.subject as usize].add(verdict);
+            // a check's first occurrence with each verdict notes it, so
+            // every checked token is noted at least once
             if checked.verdicts_seen.first(verdict) {
-                report.add_distinct_verdict(self.ids.id_with(hash, text), verdict);
+                report.add_distinct_verdict(checked.id, verdict);
             }
 
             // the audit: status, timeline, hygiene of verified tokens
@@ -588,7 +590,7 @@ impl<'c> Engine<'c> {
             let line_number = lines_before + cursor.line + 1;
             if replay {
                 let at = (&*file.label, line_number);
-                self.note_use(&mut state.uses, &checked, (text, hash), chunk, &line, at);
+                self.note_use(&mut state.uses, &checked, text, chunk, &line, at);
             }
             let report = &mut state.report;
             if verdict != Verdict::Valid && context::is_success(line.status) {
@@ -604,7 +606,7 @@ impl<'c> Engine<'c> {
                     });
             }
             if !checked.findings.is_empty() {
-                let id = self.ids.id_with(hash, text);
+                let id = checked.id;
                 let example = Example {
                     file: file.label.to_string(),
                     line: lines_before + cursor.line + 1,
@@ -651,12 +653,12 @@ impl<'c> Engine<'c> {
         &self,
         uses: &mut HashMap<u128, TokenUse, ahash::RandomState>,
         checked: &Checked,
-        (text, hash): (&[u8], u64),
+        text: &[u8],
         chunk: &[u8],
         line: &LineFacts,
         (file, line_number): (&str, u64),
     ) {
-        let key = use_key(&self.ids, checked, hash, text);
+        let key = use_key(&self.ids, checked);
         let entry = uses.entry(key).or_insert_with(|| TokenUse {
             name: match checked.claims.jti() {
                 Some(jti) => format!("jti {}/{jti}", checked.claims.iss().unwrap_or("")),
@@ -715,6 +717,7 @@ impl<'c> Engine<'c> {
         if let Some(merged) = merged {
             report.merge(merged);
         }
+        report.settle_distinct();
         let mut uses: HashMap<u128, TokenUse, ahash::RandomState> = HashMap::default();
         for worker in &self.workers {
             let mut state = worker.lock().unwrap_or_else(|e| e.into_inner());
@@ -743,14 +746,14 @@ impl<'c> Engine<'c> {
 
 /// The replay key of an occurrence: its `iss` + `jti` when it has a
 /// `jti` (re-signed copies of one token count together), else the token.
-fn use_key(ids: &TokenIds, checked: &Checked, hash: u64, text: &[u8]) -> u128 {
+fn use_key(ids: &TokenIds, checked: &Checked) -> u128 {
     match checked.claims.jti() {
         Some(jti) => {
             let iss = checked.claims.iss().unwrap_or("");
             // a constant keeps these apart from token identities
             ids.id(iss.as_bytes()) ^ ids.id(jti.as_bytes()).rotate_left(7) ^ 0x006a_7469
         }
-        None => ids.id_with(hash, text),
+        None => checked.id,
     }
 }
 

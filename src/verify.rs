@@ -138,6 +138,9 @@ pub struct Checked {
     /// The index, in [`Keyring::keys`], of the key that verified the
     /// signature.
     pub key: Option<usize>,
+    /// The token's identity for distinct counts ([`crate::report::TokenIds`]),
+    /// set by the scanning worker; zero elsewhere.
+    pub(crate) id: u128,
     /// The breakdown group the scanning worker filed this check under; only
     /// meaningful to that worker.
     pub(crate) group: u32,
@@ -180,6 +183,7 @@ impl Checked {
             before_time: None,
             after_time: None,
             key: None,
+            id: 0,
             group: 0,
             subject: 0,
             findings: Findings::default(),
