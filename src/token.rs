@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use base64_simd::URL_SAFE_NO_PAD;
 
@@ -120,8 +121,9 @@ pub struct Header {
     pub alg: Option<AlgValue>,
     /// The `alg` text, kept only when it names no supported algorithm.
     pub alg_text: Option<String>,
-    /// The `kid` member.
-    pub kid: Option<String>,
+    /// The `kid` member, shared: an issuer's tokens repeat one header,
+    /// which is read once and copied for each token.
+    pub kid: Option<Arc<str>>,
     /// Whether a `crit` member is present.
     pub crit: bool,
     /// Whether a `jwk` member is present (a key carried in the token).
@@ -362,7 +364,7 @@ fn read_header(text: &[u8], reader: &mut Reader) -> Result<Header, Malformed> {
             b"alg" => read_alg(&mut header, value),
             b"kid" => value
                 .as_str()
-                .map(|s| header.kid = Some(s.into_owned()))
+                .map(|s| header.kid = Some(Arc::from(s)))
                 .ok_or(Malformed::HeaderMember("kid")),
             b"crit" => {
                 header.crit = true;
@@ -401,7 +403,7 @@ fn note_member(header: &mut Header, name: &[u8], value: Value<'_>) {
         b"x5u" => header.x5u = true,
         b"x5c" => header.x5c = true,
         b"zip" => header.zip = true,
-        b"b64" => header.b64_false = value.raw == b"false",
+        b"b64" => header.b64_false = value.raw() == b"false",
         _ => {}
     }
 }

@@ -37,7 +37,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use sha2::{Digest, Sha256};
 
@@ -126,7 +126,7 @@ pub struct Checked {
     /// The supported algorithm, if `alg` named one.
     pub alg_known: Option<Alg>,
     /// The header `kid`.
-    pub kid: Option<String>,
+    pub kid: Option<Arc<str>>,
     /// The claims the judge and the reports read.
     pub claims: token::Claims,
     /// A verdict that wins before any time judgement (malformed through

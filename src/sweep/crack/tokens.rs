@@ -134,7 +134,7 @@ impl TokenSet {
                     token: token.into(),
                     fingerprint,
                     alg,
-                    kid: checked.kid.clone(),
+                    kid: checked.kid.as_deref().map(String::from),
                     iss: checked.claims.iss().map(str::to_string),
                     occurrences: 1,
                     first_seen: seen_at(),
