@@ -121,7 +121,7 @@ fn peers(c: &mut Criterion) {
         // the floor: the backend's verify with a prepared key
         let parts = split_all(&ts);
         let key = match f.keyring.candidates(alg, Some(KeySet::kid(alg))) {
-            Candidates::Keys(keys) => keys[0].1,
+            Candidates::Keys(keys) => keys.first().expect("a key"),
             other => panic!("{other:?}"),
         };
         group.bench_function("floor_prepared_key", |b| {

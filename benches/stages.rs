@@ -175,7 +175,7 @@ fn verify_stage(c: &mut Criterion) {
             })
             .collect();
         let key = match f.keyring.candidates(alg, Some(KeySet::kid(alg))) {
-            jwtsweep::keys::Candidates::Keys(keys) => keys[0].1,
+            jwtsweep::keys::Candidates::Keys(keys) => keys.first().expect("a key"),
             other => panic!("no key for {alg}: {other:?}"),
         };
         group.throughput(Throughput::Elements(parts.len() as u64));

@@ -112,6 +112,12 @@ impl TokenCache {
         hash: u64,
         check: impl FnOnce(&[u8]) -> Checked,
     ) -> Arc<Checked> {
+        // The doorkeeper's slot is read after the check, a few hundred
+        // nanoseconds from now; fetching it now hides the cache miss that
+        // was 4% of a scan of tokens that each appear once.
+        if let Some(slot) = self.seen_once.get(hash as usize & (DOORKEEPER_SLOTS - 1)) {
+            prefetch(slot);
+        }
         let same = |e: &Entry| e.hash == hash && *e.token == *token;
         if let Some(hit) = self.young.find(hash, same) {
             self.stats.hits += 1;
@@ -165,6 +171,20 @@ impl TokenCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Hints that `item` will be read soon.
+fn prefetch<T>(item: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: SSE is part of every x86_64 target, and a prefetch is a
+        // hint: it neither reads into the program nor faults, whatever the
+        // address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>((item as *const T).cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = item;
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 //! Loading keys and preparing them once.
 //!
 //! A [`Keyring`] maps key ids and algorithm families to [`PreparedKey`]s.
-//! Preparation happens at load time: HMAC inner and outer pads are computed
-//! by `ring::hmac::Key`, EC points are checked to be on their curve, RSA
-//! moduli are checked for size, and P-521 and Ed25519 keys are parsed into
-//! their verifying types. The hot loop only looks keys up.
+//! Preparation happens at load time: the hash states after the HMAC inner
+//! and outer pads are computed ([`crate::hmac`]), public keys are parsed
+//! once per algorithm they are bound to (aws-lc-rs checks EC points are on
+//! their curve and RSA moduli for size). The hot loop only looks keys up.
 //!
 //! Each key is bound to the algorithms its type allows (oct: HS*, RSA:
 //! RS*/PS*, each curve: its ES alg, Ed25519: EdDSA), narrowed by a JWK
@@ -16,10 +16,10 @@ use std::path::{Path, PathBuf};
 
 use aws_lc_rs::signature::{ParsedPublicKey, VerificationAlgorithm};
 use base64_simd::URL_SAFE_NO_PAD;
-use ring::hmac;
 use serde_json::Value as Json;
 
 use crate::alg::{Alg, AlgSet, Family};
+use crate::hmac::HmacKey;
 
 /// A key file that could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +44,7 @@ impl KeyError {
 pub(crate) enum Verifier {
     /// One prepared HMAC key per hash, for the HS algs the key is bound to.
     /// Boxed: three prepared states are large beside the other variants.
-    Hmac(Box<HmacKeys>),
+    Hmac(Box<HmacKey>),
     /// A public key parsed once per algorithm it is bound to (aws-lc-rs
     /// binds a parsed key to one algorithm).
     Public(Vec<(Alg, ParsedPublicKey)>),
@@ -66,39 +66,6 @@ fn backend_alg(alg: Alg) -> Option<&'static dyn VerificationAlgorithm> {
         Alg::EdDsa => &s::ED25519,
         Alg::Hs256 | Alg::Hs384 | Alg::Hs512 => return None,
     })
-}
-
-/// Prepared HMAC states, one per hash.
-pub(crate) struct HmacKeys {
-    pub(crate) hs256: hmac::Key,
-    pub(crate) hs384: hmac::Key,
-    pub(crate) hs512: hmac::Key,
-}
-
-impl fmt::Debug for HmacKeys {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Never print key material.
-        f.write_str("HmacKeys(..)")
-    }
-}
-
-impl HmacKeys {
-    fn new(secret: &[u8]) -> HmacKeys {
-        HmacKeys {
-            hs256: hmac::Key::new(hmac::HMAC_SHA256, secret),
-            hs384: hmac::Key::new(hmac::HMAC_SHA384, secret),
-            hs512: hmac::Key::new(hmac::HMAC_SHA512, secret),
-        }
-    }
-
-    /// The prepared key for an HS alg (HS512 for any other).
-    pub(crate) fn for_alg(&self, alg: Alg) -> &hmac::Key {
-        match alg {
-            Alg::Hs256 => &self.hs256,
-            Alg::Hs384 => &self.hs384,
-            _ => &self.hs512,
-        }
-    }
 }
 
 /// A key ready to verify, bound to its algorithms.
@@ -176,19 +143,58 @@ impl PreparedKey {
 #[derive(Debug, Default)]
 pub struct Keyring {
     keys: Vec<PreparedKey>,
-    by_kid: HashMap<String, Vec<usize>>,
+    /// Per kid: the keys of that id bound to each alg, and whether any
+    /// key has it. Looked up once per distinct token, so the lists are
+    /// ready made (collecting them per lookup was an allocation each) and
+    /// the map hashes with ahash (SipHash was 1% of a scan).
+    by_kid: HashMap<String, KidKeys, ahash::RandomState>,
     by_alg: [Vec<usize>; Alg::ALL.len()],
     /// HMAC keys made from every public key's forms, for the key-confusion
     /// sweep.
-    confusion: Vec<HmacKeys>,
+    confusion: Vec<HmacKey>,
+}
+
+/// The keys of one kid, by the algs they are bound to.
+#[derive(Debug, Default)]
+struct KidKeys {
+    by_alg: [Vec<usize>; Alg::ALL.len()],
+}
+
+/// Keys to try, in load order, each with its index in [`Keyring::keys`].
+#[derive(Clone, Copy, Debug)]
+pub struct KeyList<'k> {
+    indexes: &'k [usize],
+    keys: &'k [PreparedKey],
+}
+
+impl<'k> KeyList<'k> {
+    /// The keys with their indexes.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &'k PreparedKey)> + 'k {
+        let keys = self.keys;
+        self.indexes.iter().map(move |&i| (i, &keys[i]))
+    }
+
+    /// How many keys.
+    pub fn len(&self) -> usize {
+        self.indexes.len()
+    }
+
+    /// Whether there are none (never, in [`Candidates::Keys`]).
+    pub fn is_empty(&self) -> bool {
+        self.indexes.is_empty()
+    }
+
+    /// The first key.
+    pub fn first(&self) -> Option<&'k PreparedKey> {
+        self.indexes.first().map(|&i| &self.keys[i])
+    }
 }
 
 /// The keys a token may be checked against.
 #[derive(Debug)]
 pub enum Candidates<'k> {
-    /// At least one key fits: try each. Each comes with its index in
-    /// [`Keyring::keys`].
-    Keys(Vec<(usize, &'k PreparedKey)>),
+    /// At least one key fits: try each.
+    Keys(KeyList<'k>),
     /// The `kid` names no key.
     NoSuchKid,
     /// The `kid` names keys, but none of a type that verifies this alg.
@@ -209,22 +215,23 @@ impl Keyring {
         key.public_forms.dedup();
         let index = self.keys.len();
         if let Some(id) = &key.id {
-            self.by_kid.entry(id.clone()).or_default().push(index);
+            let kid = self.by_kid.entry(id.clone()).or_default();
+            for alg in key.algs.iter() {
+                kid.by_alg[alg.index()].push(index);
+            }
         }
         for alg in key.algs.iter() {
             self.by_alg[alg.index()].push(index);
         }
         self.confusion
-            .extend(key.public_forms.iter().map(|form| HmacKeys::new(form)));
+            .extend(key.public_forms.iter().map(|form| HmacKey::new(form)));
         self.keys.push(key);
     }
 
     /// Whether an HS* MAC verifies with one of the public keys' forms as
     /// the secret: proof of RS→HS key confusion.
     pub fn mac_matches_public_key(&self, alg: Alg, input: &[u8], mac: &[u8]) -> bool {
-        self.confusion
-            .iter()
-            .any(|keys| hmac::verify(keys.for_alg(alg), input, mac).is_ok())
+        self.confusion.iter().any(|key| key.verify(alg, input, mac))
     }
 
     /// Every key, in load order.
@@ -240,31 +247,29 @@ impl Keyring {
     /// The keys a token with this `alg` and `kid` is checked against: with
     /// a `kid`, only keys of that id; without, every key bound to the alg.
     pub fn candidates(&self, alg: Alg, kid: Option<&str>) -> Candidates<'_> {
-        match kid {
+        let indexes = match kid {
             Some(kid) => {
-                let Some(indexes) = self.by_kid.get(kid) else {
+                let Some(keys) = self.by_kid.get(kid) else {
                     return Candidates::NoSuchKid;
                 };
-                let fit: Vec<_> = indexes
-                    .iter()
-                    .map(|&i| (i, &self.keys[i]))
-                    .filter(|(_, k)| k.algs.contains(alg))
-                    .collect();
+                let fit = &keys.by_alg[alg.index()];
                 if fit.is_empty() {
-                    Candidates::KidWrongType
-                } else {
-                    Candidates::Keys(fit)
+                    return Candidates::KidWrongType;
                 }
+                fit
             }
             None => {
-                let indexes = &self.by_alg[alg.index()];
-                if indexes.is_empty() {
-                    Candidates::NoKeyForAlg
-                } else {
-                    Candidates::Keys(indexes.iter().map(|&i| (i, &self.keys[i])).collect())
+                let fit = &self.by_alg[alg.index()];
+                if fit.is_empty() {
+                    return Candidates::NoKeyForAlg;
                 }
+                fit
             }
-        }
+        };
+        Candidates::Keys(KeyList {
+            indexes,
+            keys: &self.keys,
+        })
     }
 
     /// Loads a raw secret file (`--secret`).
@@ -341,7 +346,7 @@ fn hmac_key(id: Option<String>, origin: String, secret: &[u8], algs: AlgSet) -> 
         origin,
         family: Family::Hmac,
         algs,
-        verifier: Verifier::Hmac(Box::new(HmacKeys::new(secret))),
+        verifier: Verifier::Hmac(Box::new(HmacKey::new(secret))),
         public_forms: Vec::new(),
     }
 }

@@ -31,6 +31,7 @@ pub mod cli;
 pub mod context;
 pub mod find;
 pub mod generate;
+pub mod hmac;
 pub mod json;
 pub mod judge;
 pub mod keys;

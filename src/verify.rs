@@ -11,7 +11,7 @@
 //!
 //! | alg | chosen | per second | the others |
 //! |---|---|---|---|
-//! | HS256 | `ring` | 2.21M | aws-lc-rs 1.99M; `hmac`+`sha2` 1.34M (issue figure) |
+//! | HS256 | `sha2` compression, pads hashed once (`crate::hmac`) | 4.48M (255-byte input, 2026-12-04) | `ring` 2.90M in the same run; earlier: `ring` 2.21M, aws-lc-rs 1.99M, `hmac`+`sha2` 1.34M |
 //! | RS256 | aws-lc-rs, key parsed once | 52.9k | aws-lc-rs unparsed 47.5k, `ring` 41.6k |
 //! | ES256 | aws-lc-rs, parsed once | 17.6k | `ring` 16.8k |
 //! | ES384 | aws-lc-rs, parsed once | 4.39k | `ring` 1.15k |
@@ -325,8 +325,8 @@ fn check_into(
         return Err((Verdict::BadSignature, reason));
     }
     let input = segments.signing_input;
-    let verifies = |(_, key): &&(usize, &PreparedKey)| verify_signature(key, alg, input, signature);
-    let Some(&(index, _)) = keys.iter().find(verifies) else {
+    let verifies = |(_, key): &(usize, &PreparedKey)| verify_signature(key, alg, input, signature);
+    let Some((index, _)) = keys.iter().find(verifies) else {
         return Err((Verdict::BadSignature, Reason::Mismatch(keys.len())));
     };
     checked.key = Some(index);
@@ -361,7 +361,7 @@ pub fn verify_signature(key: &PreparedKey, alg: Alg, input: &[u8], sig: &[u8]) -
         return false;
     }
     match &key.verifier {
-        Verifier::Hmac(keys) => ring::hmac::verify(keys.for_alg(alg), input, sig).is_ok(),
+        Verifier::Hmac(key) => key.verify(alg, input, sig),
         Verifier::Public(parsed) => parsed
             .iter()
             .find(|(bound, _)| *bound == alg)

@@ -511,30 +511,13 @@ impl<'de> Deserialize<'de> for DistinctSketch {
 }
 
 /// A 64-bit hash that is the same in every process and on every machine
-/// (a multiply-fold over 8-byte words with a final avalanche), so that
-/// sketches from separate runs are comparable. Not keyed: a log could be
-/// crafted to skew a sketch, which only affects merged estimates. About a
-/// twentieth of the cost of a SHA-256 of the token.
+/// (XXH3-64 with seed 0, a published algorithm), so that sketches from
+/// separate runs are comparable. Not keyed: a log could be crafted to skew
+/// a sketch, which only affects merged estimates. The multiply-fold over
+/// 8-byte words it replaced was a chain of dependent multiplications,
+/// about 2% of a scan of distinct HS256 tokens.
 pub fn stable_hash(bytes: &[u8]) -> u64 {
-    const K: u64 = 0x9e37_79b9_7f4a_7c15;
-    let fold = |h: u64, w: u64| {
-        let m = u128::from(h ^ w) * u128::from(K);
-        (m as u64) ^ (m >> 64) as u64
-    };
-    let mut h = 0x243f_6a88_85a3_08d3 ^ bytes.len() as u64;
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(word);
-        h = fold(h, u64::from_le_bytes(w));
-    }
-    let mut tail = [0u8; 8];
-    tail[..words.remainder().len()].copy_from_slice(words.remainder());
-    h = fold(h, u64::from_le_bytes(tail) ^ 0x5bd1_e995);
-    // splitmix64's finaliser
-    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^ (h >> 31)
+    xxhash_rust::xxh3::xxh3_64(bytes)
 }
 
 /// Distinct clients and user agents are counted per token up to this
@@ -783,9 +766,12 @@ mod tests {
         assert_eq!(stable_hash(b""), stable_hash(b""));
         assert_ne!(stable_hash(b"a"), stable_hash(b"b"));
         assert_ne!(stable_hash(b"abcdefgh"), stable_hash(b"abcdefgh\0"));
+        // XXH3-64's published value for no input, and one computed with
+        // the Python `xxhash` package (a separate implementation)
+        assert_eq!(stable_hash(b""), 0x2d06_8005_38d3_94c2);
         assert_eq!(
             stable_hash(b"eyJhbGciOiJub25lIn0.e30."),
-            0xbe4c_9db5_289f_e1f8
+            0xa02e_ed43_5b28_d66d
         );
     }
 

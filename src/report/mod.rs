@@ -29,7 +29,7 @@ use crate::verdict::Verdict;
 use crate::verify::Checked;
 
 /// The version of the JSON report schema (see `docs/report-schema.md`).
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// A breakdown map holds at most this many keys; the rest are counted
 /// under [`OTHER`], so hostile logs with a fresh `kid` per token cannot
