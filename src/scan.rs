@@ -12,11 +12,11 @@
 //! the size of a batch, cut at the last newline, so memory stays bounded
 //! whatever the input's size.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::cell::OnceCell;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
@@ -278,9 +278,8 @@ impl ChunkLines<'_> {
 
     /// Lines before chunk `k` (`k` may be the chunk count: all of them).
     fn start(&self, k: usize) -> u64 {
-        let counted = (0..k).map(|j| {
-            *self.counts[j].get_or_init(|| chunk::count_lines(self.chunk(j)))
-        });
+        let counted =
+            (0..k).map(|j| *self.counts[j].get_or_init(|| chunk::count_lines(self.chunk(j))));
         self.before + counted.sum::<u64>()
     }
 
