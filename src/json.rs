@@ -272,12 +272,12 @@ impl Shape {
         for member in &self.members {
             let (from, to) = member.literal;
             let literal = &self.text[from as usize..to as usize];
-            if !parser.text[parser.pos..].starts_with(literal) {
+            if !starts_with_short(&parser.text[parser.pos..], literal) {
                 return None;
             }
             parser.pos += literal.len();
             let start = parser.pos;
-            let value = match parser.value(1) {
+            let value = match parser.scalar() {
                 Ok(value) => value,
                 Err(e) => return Some(Err(e)),
             };
@@ -298,6 +298,28 @@ impl Shape {
         }
         parser.pos = parser.text.len();
         Some(Ok(()))
+    }
+}
+
+/// `text.starts_with(literal)` without a call to `memcmp`, which cost
+/// more than the comparison for a shape's literals (a claim name with its
+/// quotes, colon and comma, 8 to 16 bytes): two overlapping words.
+fn starts_with_short(text: &[u8], literal: &[u8]) -> bool {
+    let n = literal.len();
+    if text.len() < n {
+        return false;
+    }
+    // the ranges are in bounds (`n` bytes of each), so the arrays convert
+    let u64_at = |b: &[u8], at: usize| b[at..at + 8].try_into().map(u64::from_ne_bytes).ok();
+    let u32_at = |b: &[u8], at: usize| b[at..at + 4].try_into().map(u32::from_ne_bytes).ok();
+    match n {
+        8..=16 => {
+            u64_at(text, 0) == u64_at(literal, 0) && u64_at(text, n - 8) == u64_at(literal, n - 8)
+        }
+        4..=7 => {
+            u32_at(text, 0) == u32_at(literal, 0) && u32_at(text, n - 4) == u32_at(literal, n - 4)
+        }
+        _ => text[..n] == *literal,
     }
 }
 
@@ -444,6 +466,34 @@ impl<'a> Parser<'a, '_> {
         }
     }
 
+    /// A top-level member's value where it starts right here, as
+    /// [`Parser::value`] reads it, with strings and numbers (the values of
+    /// nearly every claim) read without the dispatch.
+    fn scalar(&mut self) -> Result<Value<'a>, JsonError> {
+        match self.peek() {
+            Some(b'"') => {
+                let (raw, escaped) = self.string()?;
+                Ok(Value {
+                    kind: Kind::String,
+                    raw,
+                    escaped,
+                    small_int: None,
+                })
+            }
+            Some(b'0'..=b'9') => {
+                let start = self.pos;
+                let small_int = self.number()?;
+                Ok(Value {
+                    kind: Kind::Number,
+                    raw: &self.text[start..self.pos],
+                    escaped: false,
+                    small_int,
+                })
+            }
+            _ => self.value(1),
+        }
+    }
+
     fn value(&mut self, depth: usize) -> Result<Value<'a>, JsonError> {
         self.skip_ws();
         let start = self.pos;
@@ -507,23 +557,32 @@ impl<'a> Parser<'a, '_> {
     /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`; returns the value
     /// of a plain integer of up to 15 digits.
     fn number(&mut self) -> Result<Option<f64>, JsonError> {
+        let text = self.text;
         let negative = self.peek() == Some(b'-');
         if negative {
             self.pos += 1;
         }
+        // the integer part, valued as its digits are read (a second pass
+        // over them made numbers a third of reading a claim set)
         let int_start = self.pos;
+        let mut n: u64 = 0;
         match self.peek() {
             Some(b'0') => self.pos += 1,
             Some(b'1'..=b'9') => {
-                self.digits();
+                while let Some(&d) = text.get(self.pos) {
+                    let digit = d.wrapping_sub(b'0');
+                    if digit > 9 {
+                        break;
+                    }
+                    n = n.wrapping_mul(10).wrapping_add(u64::from(digit));
+                    self.pos += 1;
+                }
             }
             _ => return Err(JsonError::Syntax(self.pos)),
         }
-        let int_digits = &self.text[int_start..self.pos];
-        if int_digits.len() <= 15 && !matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
-            let n = int_digits
-                .iter()
-                .fold(0i64, |n, &d| n * 10 + (d - b'0') as i64);
+        let int_digits = self.pos - int_start;
+        if int_digits <= 15 && !matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+            // up to 15 digits, `n` is exact and below 2^53
             return Ok(Some(if negative { -(n as f64) } else { n as f64 }));
         }
         if self.peek() == Some(b'.') {
@@ -777,6 +836,52 @@ fn name_bytes<'t>(text: &'t [u8], scratch: &'t Scratch, name: NameRef) -> &'t [u
 /// flag a byte above a flagged one, never below, so the lowest flag is
 /// exact.
 fn string_stop(text: &[u8]) -> (Option<usize>, bool) {
+    // 16 bytes at a time where SSE2 is (every x86_64), then words
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut high = false;
+        let mut at = 0;
+        while at + 16 <= text.len() {
+            // SAFETY: the 16 bytes at `at` are in bounds.
+            let (stops, highs) = unsafe { sse2_stops(text.as_ptr().add(at)) };
+            if stops != 0 {
+                let k = stops.trailing_zeros();
+                high |= highs & ((1 << k) - 1) != 0;
+                return (Some(at + k as usize), high);
+            }
+            high |= highs != 0;
+            at += 16;
+        }
+        let (stop, rest_high) = string_stop_words(&text[at..]);
+        (stop.map(|k| at + k), high | rest_high)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    string_stop_words(text)
+}
+
+/// The stops (`"`, `\\`, bytes below 0x20) and the non-ASCII bytes of
+/// the 16 bytes at `p`, as bit masks.
+///
+/// # Safety
+/// `p` must point at 16 readable bytes. (SSE2 is part of every x86_64
+/// target; without a `target_feature` attribute this inlines.)
+#[cfg(target_arch = "x86_64")]
+#[inline]
+unsafe fn sse2_stops(p: *const u8) -> (u32, u32) {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller vouches for 16 readable bytes.
+    let v = unsafe { _mm_loadu_si128(p.cast()) };
+    let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+    let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+    // unsigned v <= 0x1f: the maximum of v and 0x1f is 0x1f
+    let low = _mm_set1_epi8(0x1f);
+    let control = _mm_cmpeq_epi8(_mm_max_epu8(v, low), low);
+    let stops = _mm_or_si128(_mm_or_si128(quote, backslash), control);
+    (_mm_movemask_epi8(stops) as u32, _mm_movemask_epi8(v) as u32)
+}
+
+/// [`string_stop`] eight bytes at a time.
+fn string_stop_words(text: &[u8]) -> (Option<usize>, bool) {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
