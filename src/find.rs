@@ -260,6 +260,43 @@ mod simd {
         (None, at)
     }
 
+    /// Scans the run at `start` 32 bytes at a time while whole blocks are
+    /// run bytes (base64url and dots, [`super::in_run`]); returns where the
+    /// first block with another byte starts, or the last block that fits
+    /// ends, and the dots before it.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn run_avx2(hay: &[u8], start: usize) -> (usize, usize) {
+        let splat = |b: u8| _mm256_set1_epi8(b as i8);
+        let (gt, eq) = (_mm256_cmpgt_epi8, _mm256_cmpeq_epi8);
+        let (and, or) = (_mm256_and_si256, _mm256_or_si256);
+        let case = splat(0x20);
+        let (before_a, after_z) = (splat(b'a' - 1), splat(b'z' + 1));
+        let (before_0, after_9) = (splat(b'0' - 1), splat(b'9' + 1));
+        let (dash, underscore, dot) = (splat(b'-'), splat(b'_'), splat(b'.'));
+        let mut at = start;
+        let mut dots = 0;
+        while at + 32 <= hay.len() {
+            // SAFETY: the 32 bytes at `at` are in bounds.
+            let v = unsafe { _mm256_loadu_si256(hay.as_ptr().add(at).cast()) };
+            // signed compares: bytes from 0x80 are negative, in no range
+            let lower = or(v, case);
+            let letter = and(gt(lower, before_a), gt(after_z, lower));
+            let digit = and(gt(v, before_0), gt(after_9, v));
+            let dots_here = eq(v, dot);
+            let other = or(or(eq(v, dash), eq(v, underscore)), dots_here);
+            let run = _mm256_movemask_epi8(or(or(letter, digit), other)) as u32;
+            if run != u32::MAX {
+                break;
+            }
+            dots += (_mm256_movemask_epi8(dots_here) as u32).count_ones() as usize;
+            at += 32;
+        }
+        (at, dots)
+    }
+
     /// 16 places at a time.
     ///
     /// # Safety
@@ -317,9 +354,19 @@ fn run_end(hay: &[u8], start: usize) -> Result<usize, usize> {
     let mut end = start;
     let mut dots = 0;
 
-    // Whole blocks first: without an early exit inside a block, the
-    // compiler turns the range tests and the dot count into vector code
-    // (the byte-at-a-time table loop was 6% of a scan).
+    // Whole blocks first, with AVX2 where the CPU has it (the portable
+    // loop below was 11% of a scan of long RS256 tokens, this a third of
+    // that); `is_x86_feature_detected` reads a cached answer.
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is on this CPU.
+        let (scanned, counted) = unsafe { simd::run_avx2(hay, start) };
+        (end, dots) = (scanned, counted);
+    }
+
+    // Without an early exit inside a block, the compiler turns the range
+    // tests and the dot count into vector code (the byte-at-a-time table
+    // loop was 6% of a scan).
     while let Some(block) = hay.get(end..end + RUN_BLOCK) {
         if !block.iter().fold(true, |all, &b| all & in_run(b)) {
             break;
