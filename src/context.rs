@@ -68,8 +68,14 @@ pub fn parse(line: &[u8]) -> LineContext<'_> {
 /// only if `text` is set: a scan that records no occurrences does not
 /// need them, and skipping them saves a third of the parse.
 pub fn parse_some(line: &[u8], text: bool) -> LineContext<'_> {
+    parse_with(line, text, &mut time::ClfMemo::default())
+}
+
+/// [`parse_some`], remembering the last common log time in `memo` (keep
+/// one per run of lines).
+pub fn parse_with<'a>(line: &'a [u8], text: bool, memo: &mut time::ClfMemo) -> LineContext<'a> {
     let mut context = LineContext {
-        time: time::request_time(line),
+        time: time::request_time_with(line, memo),
         ..LineContext::default()
     };
     let body = trim_start(line);

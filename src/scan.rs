@@ -835,6 +835,8 @@ struct LineCursor {
     line_end: Option<usize>,
     /// The context of `line`, once read.
     context: Option<LineFacts>,
+    /// The last common log time read.
+    times: time::ClfMemo,
     /// Whether the cursor has been moved to a token.
     moved: bool,
 }
@@ -898,9 +900,10 @@ impl LineCursor {
     fn context(&mut self, chunk: &[u8], text: bool) -> LineFacts {
         let start = self.line_start;
         let end = self.line_end(chunk);
+        let times = &mut self.times;
         *self.context.get_or_insert_with(|| {
             let line = &chunk[start..end];
-            let c = context::parse_some(line, text);
+            let c = context::parse_with(line, text, times);
             // a field borrowed from `line` as a range of the chunk
             let range = |field: Option<&[u8]>| {
                 field.map(|f| {

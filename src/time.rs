@@ -155,12 +155,41 @@ pub fn parse_clf(text: &[u8]) -> Option<f64> {
     }
 }
 
+/// The last common log format time read and its value. A busy log writes
+/// many lines within one second, and comparing 26 bytes costs a fraction
+/// of reading them (reading was 3.5% of a scan).
+#[derive(Clone, Debug, Default)]
+pub struct ClfMemo {
+    last: Option<([u8; 26], Option<f64>)>,
+}
+
+impl ClfMemo {
+    /// [`parse_clf`], remembered for the text's first 26 bytes (all that
+    /// it reads).
+    pub fn parse(&mut self, text: &[u8]) -> Option<f64> {
+        let key: [u8; 26] = text.get(..26)?.try_into().ok()?;
+        match &self.last {
+            Some((last, value)) if *last == key => *value,
+            _ => {
+                let value = parse_clf(&key);
+                self.last = Some((key, value));
+                value
+            }
+        }
+    }
+}
+
 /// The request time recorded on a log line: the first `[` common log
 /// format time, or the first RFC 3339 date-time, whichever comes first.
 pub fn request_time(line: &[u8]) -> Option<f64> {
+    request_time_with(line, &mut ClfMemo::default())
+}
+
+/// [`request_time`], remembering the last common log time in `memo`.
+pub fn request_time_with(line: &[u8], memo: &mut ClfMemo) -> Option<f64> {
     for at in memchr::memchr2_iter(b'[', b'T', line) {
         let found = match line[at] {
-            b'[' => parse_clf(&line[at + 1..]),
+            b'[' => memo.parse(&line[at + 1..]),
             _ if at >= 10 => parse_rfc3339(&line[at - 10..]).map(|(t, _)| t),
             _ => None,
         };
@@ -252,6 +281,23 @@ mod tests {
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn remembered_clf_times_are_the_parsed_ones() {
+        let mut memo = ClfMemo::default();
+        for text in [
+            "03/Dec/2026:10:00:00 +0000]",
+            "03/Dec/2026:10:00:00 +0000] again",
+            "03/Dec/2026:10:00:01 +0000]",
+            "31/Feb/2026:10:00:01 +0000]",
+            "31/Feb/2026:10:00:01 +0000]",
+            "03/Dec/2026:10:00:01 -0130]",
+            "03/Dec/2026:10:00",
+        ] {
+            assert_eq!(memo.parse(text.as_bytes()), parse_clf(text.as_bytes()), "{text}");
+        }
+        assert_eq!(memo.parse(b"03/Dec/2026:10:00:00 +0000"), Some(1_796_292_000.0));
     }
 
     #[test]
