@@ -28,6 +28,7 @@ use crate::context;
 use crate::find::{Carrier, Finder, Found};
 use crate::judge::{Policy, TimeOutcome};
 use crate::keys::Keyring;
+use crate::report::audit::stable_hash;
 use crate::report::audit::{
     AcceptedExample, Hygiene, HygieneRules, Replay, Timeline, TokenUse, MAX_TRACKED,
 };
@@ -190,6 +191,9 @@ pub enum ScanError {
 /// report; the reports merge once, when the scan ends.
 struct WorkerState {
     cache: TokenCache,
+    /// Where tokens the cache does not keep are checked, reusing its
+    /// memory.
+    fresh: Checked,
     scratch: token::Scratch,
     found: Vec<Found>,
     report: Report,
@@ -368,6 +372,7 @@ impl<'c> Engine<'c> {
             .map(|_| {
                 Mutex::new(WorkerState {
                     cache: TokenCache::new(per_worker),
+                    fresh: Checked::default(),
                     scratch: token::Scratch::new(),
                     found: Vec::new(),
                     report: Report::new(),
@@ -587,13 +592,14 @@ impl<'c> Engine<'c> {
                 let report = &mut state.report;
                 let hash = self.ids.hash(text);
                 let groups = &mut state.groups;
-                let checked = state.cache.get_or_check(text, hash, |t| {
-                    report.distinct_sketch.add(t);
-                    let mut checked =
-                        verify::check(t, &config.keyring, &config.policy, &mut state.scratch);
-                    checked.id = self.ids.id_with(hash, t);
-                    (checked.group, checked.subject) = groups.intern(&checked);
-                    checked
+                let scratch = &mut state.scratch;
+                let fresh = &mut state.fresh;
+                let checked = state.cache.get_or_check(text, hash, fresh, |t, out| {
+                    let stable = stable_hash(t);
+                    report.distinct_sketch.add_hash(stable);
+                    verify::check_in_place(t, &config.keyring, &config.policy, scratch, out);
+                    out.id = self.ids.id_from(hash, stable);
+                    (out.group, out.subject) = groups.intern(out);
                 });
 
                 // the line's request context, read once per line
@@ -676,7 +682,7 @@ impl<'c> Engine<'c> {
                         offset: (found.start - cursor.line_start) as u64,
                         carrier: found.carrier,
                         fingerprint: checked.fingerprint_of(text),
-                        checked,
+                        checked: checked.shared(),
                         verdict,
                         time,
                         at,

@@ -295,9 +295,16 @@ mod tests {
             "03/Dec/2026:10:00:01 -0130]",
             "03/Dec/2026:10:00",
         ] {
-            assert_eq!(memo.parse(text.as_bytes()), parse_clf(text.as_bytes()), "{text}");
+            assert_eq!(
+                memo.parse(text.as_bytes()),
+                parse_clf(text.as_bytes()),
+                "{text}"
+            );
         }
-        assert_eq!(memo.parse(b"03/Dec/2026:10:00:00 +0000"), Some(1_796_292_000.0));
+        assert_eq!(
+            memo.parse(b"03/Dec/2026:10:00:00 +0000"),
+            Some(1_796_292_000.0)
+        );
     }
 
     #[test]

@@ -172,6 +172,12 @@ impl VerdictBits {
     }
 }
 
+impl Default for Checked {
+    fn default() -> Checked {
+        Checked::new()
+    }
+}
+
 impl Checked {
     fn new() -> Checked {
         Checked {
@@ -189,6 +195,16 @@ impl Checked {
             findings: Findings::default(),
             verdicts_seen: VerdictBits::default(),
         }
+    }
+
+    /// Back to [`Checked::new`]'s state, keeping the claims' memory.
+    fn reset(&mut self) {
+        let mut claims = std::mem::take(&mut self.claims);
+        claims.clear();
+        *self = Checked {
+            claims,
+            ..Checked::new()
+        };
     }
 
     /// The fingerprint of `token`, which must be the text this was
@@ -229,25 +245,36 @@ pub fn hex(bytes: &[u8]) -> String {
 /// the policy.
 pub fn check(token: &[u8], keyring: &Keyring, policy: &Policy, scratch: &mut Scratch) -> Checked {
     let mut checked = Checked::new();
-    let mut parsed = Parsed::default();
-    let Some(segments) = token::split(token) else {
-        let malformed = Malformed::Base64(token::Part::Header);
-        checked.before_time = Some((Verdict::Malformed, Reason::Malformed(malformed)));
-        return checked;
-    };
-    let outcome = check_into(
-        &mut checked,
-        &segments,
-        &mut parsed,
-        keyring,
-        policy,
-        scratch,
-    );
-    if let Err((verdict, reason)) = outcome {
-        checked.before_time = Some((verdict, reason));
-    }
-    checked.findings = sweep(&checked, &parsed, &segments, keyring, &scratch.signature);
+    check_in_place(token, keyring, policy, scratch, &mut checked);
     checked
+}
+
+/// [`check`] into `out`, replacing all it held but keeping its memory: a
+/// worker checks each token it does not cache into the same `Checked`,
+/// where a fresh one per token cost two allocations and their freeing.
+pub fn check_in_place(
+    token: &[u8],
+    keyring: &Keyring,
+    policy: &Policy,
+    scratch: &mut Scratch,
+    out: &mut Checked,
+) {
+    out.reset();
+    let mut parsed = Parsed {
+        claims: std::mem::take(&mut out.claims),
+        ..Parsed::default()
+    };
+    let Some(segments) = token::split(token) else {
+        out.claims = parsed.claims;
+        let malformed = Malformed::Base64(token::Part::Header);
+        out.before_time = Some((Verdict::Malformed, Reason::Malformed(malformed)));
+        return;
+    };
+    let outcome = check_into(out, &segments, &mut parsed, keyring, policy, scratch);
+    if let Err((verdict, reason)) = outcome {
+        out.before_time = Some((verdict, reason));
+    }
+    out.findings = sweep(out, &parsed, &segments, keyring, &scratch.signature);
 }
 
 /// The attack findings, from what checking learned.
@@ -294,8 +321,9 @@ fn check_into(
         }
         checked.kid = parsed.header.kid.take();
     }
-    parse.map_err(malformed)?;
+    // back into `checked`, read or (when malformed) empty
     checked.claims = std::mem::take(&mut parsed.claims);
+    parse.map_err(malformed)?;
     if parsed.encrypted {
         return Err((Verdict::EncryptedJwe, Reason::Encrypted));
     }

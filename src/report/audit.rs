@@ -448,7 +448,11 @@ impl DistinctSketch {
 
     /// Notes a token text.
     pub fn add(&mut self, token: &[u8]) {
-        let hash = stable_hash(token);
+        self.add_hash(stable_hash(token));
+    }
+
+    /// Notes a token text by its [`stable_hash`].
+    pub fn add_hash(&mut self, hash: u64) {
         let index = (hash >> (64 - Self::BITS)) as usize;
         let rank = ((hash << Self::BITS) | (1 << (Self::BITS - 1))).leading_zeros() as u8 + 1;
         let register = &mut self.registers[index];

@@ -947,6 +947,17 @@ impl TokenIds {
     pub fn id_with(&self, low: u64, token: &[u8]) -> u128 {
         (self.high.hash_one(token) as u128) << 64 | low as u128
     }
+
+    /// An identity from the keyed low half ([`TokenIds::hash`]) and the
+    /// token's [`audit::stable_hash`], which a scan computes for the
+    /// distinct-token sketch anyway: one pass over the token fewer than
+    /// [`TokenIds::id_with`]. The stable half is the same in every run,
+    /// so a crafted pair of tokens could share it; they would still need
+    /// the keyed half's top 48 bits to agree to count as one (2^-48),
+    /// and honest tokens collide with probability about 2^-112.
+    pub fn id_from(&self, low: u64, stable: u64) -> u128 {
+        (stable as u128) << 64 | low as u128
+    }
 }
 
 /// Identities are already keyed hashes: the set uses their low bits as is.
