@@ -180,15 +180,13 @@ struct Span {
 impl Claims {
     /// Empties the claims, keeping the buffers' memory for the next.
     pub fn clear(&mut self) {
-        let mut text = std::mem::take(&mut self.text);
-        let mut aud_more = std::mem::take(&mut self.aud_more);
-        text.clear();
-        aud_more.clear();
-        *self = Claims {
-            text,
-            aud_more,
-            ..Claims::default()
-        };
+        // field by field: building a fresh value and moving it in was a
+        // copy of the whole struct per token
+        self.has_aud = false;
+        (self.exp, self.nbf, self.iat) = (None, None, None);
+        self.text.clear();
+        (self.iss, self.sub, self.jti, self.aud_first) = (None, None, None, None);
+        self.aud_more.clear();
     }
 
     fn get(&self, span: Option<Span>) -> Option<&str> {
@@ -316,16 +314,22 @@ pub fn decode_into(segment: &[u8], out: &mut Vec<u8>) -> bool {
 /// signature (left in `scratch.signature`).
 pub fn parse(segments: &Segments<'_>, scratch: &mut Scratch) -> Result<Parsed, Malformed> {
     let mut parsed = Parsed::default();
-    parse_into(segments, scratch, &mut parsed).map(|()| parsed)
+    let mut claims = Claims::default();
+    parse_into(segments, scratch, &mut parsed, &mut claims)?;
+    parsed.claims = claims;
+    Ok(parsed)
 }
 
 /// Like [`parse`], but keeps what was read before a problem: the header
 /// whenever [`Parsed::header_read`] is set, and in `scratch.signature` the
-/// signature if it decoded (it is cleared first).
+/// signature if it decoded (it is cleared first). The claims go to
+/// `claims` (not `parsed.claims`), reusing its memory; they are left
+/// empty when the token is malformed.
 pub fn parse_into(
     segments: &Segments<'_>,
     scratch: &mut Scratch,
     parsed: &mut Parsed,
+    claims_out: &mut Claims,
 ) -> Result<(), Malformed> {
     parsed.encrypted = segments.count == 5;
     scratch.signature.clear();
@@ -353,21 +357,21 @@ pub fn parse_into(
         return Ok(());
     }
 
-    // claims, read into `parsed.claims`'s buffers (left empty when bad)
+    // claims, read into `claims_out`'s buffers (left empty when bad)
     if !decode_into(segments.payload, &mut scratch.claims) {
-        parsed.claims.clear();
+        claims_out.clear();
         return Err(Malformed::Base64(Part::Claims));
     }
-    let claims = read_claims(&scratch.claims, &mut scratch.reader, &mut parsed.claims);
+    let claims = read_claims(&scratch.claims, &mut scratch.reader, claims_out);
     if claims.is_err() {
-        parsed.claims.clear();
+        claims_out.clear();
     }
 
     // signature, decoded even when the claims are bad, for the sweep
     if !decode_into(segments.signature, &mut scratch.signature) {
         scratch.signature.clear();
         claims?;
-        parsed.claims.clear();
+        claims_out.clear();
         return Err(Malformed::Base64(Part::Signature));
     }
     claims

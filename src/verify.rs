@@ -199,12 +199,15 @@ impl Checked {
 
     /// Back to [`Checked::new`]'s state, keeping the claims' memory.
     fn reset(&mut self) {
-        let mut claims = std::mem::take(&mut self.claims);
-        claims.clear();
-        *self = Checked {
-            claims,
-            ..Checked::new()
-        };
+        // field by field, not a fresh value moved in: that copied the
+        // whole struct per token
+        self.fingerprint.take();
+        (self.alg_other, self.alg_known, self.kid) = (None, None, None);
+        self.claims.clear();
+        (self.before_time, self.after_time, self.key) = (None, None, None);
+        (self.id, self.group, self.subject) = (0, 0, 0);
+        self.findings = Findings::default();
+        self.verdicts_seen = VerdictBits::default();
     }
 
     /// The fingerprint of `token`, which must be the text this was
@@ -260,12 +263,8 @@ pub fn check_in_place(
     out: &mut Checked,
 ) {
     out.reset();
-    let mut parsed = Parsed {
-        claims: std::mem::take(&mut out.claims),
-        ..Parsed::default()
-    };
+    let mut parsed = Parsed::default();
     let Some(segments) = token::split(token) else {
-        out.claims = parsed.claims;
         let malformed = Malformed::Base64(token::Part::Header);
         out.before_time = Some((Verdict::Malformed, Reason::Malformed(malformed)));
         return;
@@ -313,7 +312,7 @@ fn check_into(
     let malformed = |m| (Verdict::Malformed, Reason::Malformed(m));
 
     // structure, header, claims
-    let parse = token::parse_into(segments, scratch, parsed);
+    let parse = token::parse_into(segments, scratch, parsed, &mut checked.claims);
     if parsed.header_read {
         checked.alg_other = parsed.header.alg_text.take();
         if let Some(AlgValue::Known(alg)) = parsed.header.alg {
@@ -321,8 +320,6 @@ fn check_into(
         }
         checked.kid = parsed.header.kid.take();
     }
-    // back into `checked`, read or (when malformed) empty
-    checked.claims = std::mem::take(&mut parsed.claims);
     parse.map_err(malformed)?;
     if parsed.encrypted {
         return Err((Verdict::EncryptedJwe, Reason::Encrypted));
@@ -411,6 +408,57 @@ mod tests {
         assert_eq!(ecdsa_shape(Alg::Es256, &zero_r), Some(Reason::EcdsaZero));
         assert_eq!(ecdsa_shape(Alg::Es256, &[0; 64]), Some(Reason::EcdsaZero));
         assert_eq!(ecdsa_shape(Alg::Hs256, &[]), None);
+    }
+
+    #[test]
+    fn a_reused_slot_checks_as_a_fresh_one() {
+        use base64_simd::URL_SAFE_NO_PAD as B64;
+        let token = |header: &str, claims: &str, sig: &str| {
+            let (h, c) = (B64.encode_to_string(header), B64.encode_to_string(claims));
+            format!("{h}.{c}.{sig}")
+        };
+        let tokens = [
+            token(
+                r#"{"alg":"HS256","kid":"../x","jku":"https://e"}"#,
+                r#"{"iss":"a","sub":"b","aud":["c","d"],"exp":1,"nbf":2,"iat":3,"jti":"j"}"#,
+                "c2ln",
+            ),
+            token(r#"{"alg":"none"}"#, "{}", ""),
+            token(r#"{"alg":"HS256"}"#, r#"{"exp":"x"}"#, "c2ln"),
+            "a.b".to_string(),
+            token(r#"{"alg":"RSA-OAEP"}"#, "{}", "x") + ".y.z",
+            token(r#"{"alg":"ES256"}"#, r#"{"sub":"s"}"#, &"A".repeat(86)),
+            token(
+                r#"{"alg":"HS256","crit":["b64"],"b64":false}"#,
+                r#"{"aud":"x"}"#,
+                "",
+            ),
+        ];
+        let (keyring, policy) = (Keyring::new(), Policy::default());
+        let mut slot = Checked::new();
+        let mut scratch = Scratch::new();
+        // each token after every other, so every field is left set once
+        for first in &tokens {
+            for second in &tokens {
+                check_in_place(first.as_bytes(), &keyring, &policy, &mut scratch, &mut slot);
+                slot.fingerprint_of(first.as_bytes());
+                let _ = slot.verdicts_seen.first(Verdict::Valid);
+                (slot.id, slot.group, slot.subject) = (1, 2, 3);
+                check_in_place(
+                    second.as_bytes(),
+                    &keyring,
+                    &policy,
+                    &mut scratch,
+                    &mut slot,
+                );
+                let fresh = check(second.as_bytes(), &keyring, &policy, &mut Scratch::new());
+                assert_eq!(
+                    format!("{slot:?}"),
+                    format!("{fresh:?}"),
+                    "{first} then {second}"
+                );
+            }
+        }
     }
 
     #[test]
