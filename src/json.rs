@@ -272,7 +272,7 @@ impl Shape {
         for member in &self.members {
             let (from, to) = member.literal;
             let literal = &self.text[from as usize..to as usize];
-            if !starts_with_short(&parser.text[parser.pos..], literal) {
+            if !crate::bytes::starts_with(&parser.text[parser.pos..], literal) {
                 return None;
             }
             parser.pos += literal.len();
@@ -298,28 +298,6 @@ impl Shape {
         }
         parser.pos = parser.text.len();
         Some(Ok(()))
-    }
-}
-
-/// `text.starts_with(literal)` without a call to `memcmp`, which cost
-/// more than the comparison for a shape's literals (a claim name with its
-/// quotes, colon and comma, 8 to 16 bytes): two overlapping words.
-fn starts_with_short(text: &[u8], literal: &[u8]) -> bool {
-    let n = literal.len();
-    if text.len() < n {
-        return false;
-    }
-    // the ranges are in bounds (`n` bytes of each), so the arrays convert
-    let u64_at = |b: &[u8], at: usize| b[at..at + 8].try_into().map(u64::from_ne_bytes).ok();
-    let u32_at = |b: &[u8], at: usize| b[at..at + 4].try_into().map(u32::from_ne_bytes).ok();
-    match n {
-        8..=16 => {
-            u64_at(text, 0) == u64_at(literal, 0) && u64_at(text, n - 8) == u64_at(literal, n - 8)
-        }
-        4..=7 => {
-            u32_at(text, 0) == u32_at(literal, 0) && u32_at(text, n - 4) == u32_at(literal, n - 4)
-        }
-        _ => text[..n] == *literal,
     }
 }
 

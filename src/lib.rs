@@ -25,6 +25,7 @@
 #![deny(missing_docs)]
 
 pub mod alg;
+pub mod bytes;
 pub mod cache;
 pub mod chunk;
 pub mod cli;

@@ -336,7 +336,7 @@ pub fn parse_into(
 
     // header
     match &scratch.last_header {
-        Some((segment, header)) if segment[..] == *segments.header => {
+        Some((segment, header)) if crate::bytes::same(segment, segments.header) => {
             parsed.header = header.clone();
         }
         _ => {

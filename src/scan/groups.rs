@@ -19,6 +19,7 @@
 
 use hashbrown::HashTable;
 
+use crate::bytes;
 use crate::report::{Report, VerdictCounts, MAX_KEYS, NONE, OTHER};
 use crate::verify::Checked;
 
@@ -48,7 +49,9 @@ impl Strings {
         };
         let hash = hasher.hash_one(key);
         let text = &self.text;
-        if let Some(&i) = self.index.find(hash, |&i| &*text[i as usize] == key) {
+        if let Some(&i) = self.index.find(hash, |&i| {
+            bytes::same(text[i as usize].as_bytes(), key.as_bytes())
+        }) {
             return Slot::Kept(i);
         }
         if self.text.len() >= MAX_KEYS {
@@ -82,7 +85,9 @@ impl Strings {
     fn holds(&self, slot: Slot, key: Option<&str>) -> bool {
         match (slot, key) {
             (Slot::Absent, None) => true,
-            (Slot::Kept(i), Some(key)) => &*self.text[i as usize] == key,
+            (Slot::Kept(i), Some(key)) => {
+                bytes::same(self.text[i as usize].as_bytes(), key.as_bytes())
+            }
             _ => false,
         }
     }
