@@ -132,6 +132,20 @@ fn peers(c: &mut Criterion) {
             })
         });
 
+        // HS256: ring's HMAC with a prepared key, the backend this project
+        // used before src/hmac.rs, beside the floor it now ships
+        if alg == Alg::Hs256 {
+            let ring_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, f.keys.hmac_secret());
+            group.bench_function("ring_hmac_prepared_key", |b| {
+                b.iter(|| {
+                    for (input, sig) in &parts {
+                        let input = black_box(&input[..]);
+                        assert!(ring::hmac::verify(&ring_key, input, sig).is_ok());
+                    }
+                })
+            });
+        }
+
         // EdDSA batch verification (ed25519-dalek), not shipped: see the
         // module docs of src/verify.rs
         if alg == Alg::EdDsa {
