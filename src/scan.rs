@@ -760,6 +760,8 @@ impl<'c> Engine<'c> {
                     worker_report.cache.hits += state.cache.stats.hits;
                     worker_report.cache.misses += state.cache.stats.misses;
                     worker_report.cache.evictions += state.cache.stats.evictions;
+                    worker_report.cache.entries += state.cache.len() as u64;
+                    worker_report.cache.bytes += state.cache.charged_bytes() as u64;
                     if !self.config.free_caches {
                         std::mem::forget(std::mem::replace(&mut state.cache, TokenCache::new(0)));
                     }

@@ -198,6 +198,13 @@ pub struct CacheReport {
     pub misses: u64,
     /// Entries dropped to stay within `--cache-mib`.
     pub evictions: u64,
+    /// Entries held when the scan ended, summed over workers.
+    #[serde(default)]
+    pub entries: u64,
+    /// What those entries were charged against `--cache-mib`: their
+    /// token text and a fixed allowance each for the check and the table.
+    #[serde(default)]
+    pub bytes: u64,
 }
 
 impl From<CacheStats> for CacheReport {
@@ -206,6 +213,8 @@ impl From<CacheStats> for CacheReport {
             hits: s.hits,
             misses: s.misses,
             evictions: s.evictions,
+            entries: 0,
+            bytes: 0,
         }
     }
 }
@@ -489,6 +498,8 @@ impl Report {
         self.cache.hits = self.cache.hits.saturating_add(other.cache.hits);
         self.cache.misses = self.cache.misses.saturating_add(other.cache.misses);
         self.cache.evictions = self.cache.evictions.saturating_add(other.cache.evictions);
+        self.cache.entries = self.cache.entries.saturating_add(other.cache.entries);
+        self.cache.bytes = self.cache.bytes.saturating_add(other.cache.bytes);
         self.errors.extend(other.errors);
         for (name, theirs) in other.findings {
             self.findings.entry(name).or_default().merge(theirs);
@@ -1035,8 +1046,8 @@ impl DistinctIds {
     /// are checked again (a token cached at its second sighting, or
     /// evicted); a log of tokens that each appear once gains nothing from
     /// it, and settling at 64 notes sorted each note about twice (6% of
-    /// such a scan). At most 16 MiB of notes wait unsorted.
-    const FIRST_SETTLE: usize = 4096;
+    /// such a scan). At most 8 MiB of notes wait unsorted per report.
+    const FIRST_SETTLE: usize = 2048;
 
     /// Notes `id` with the verdict `bits`.
     fn insert(&mut self, id: u128, bits: u16) {
