@@ -16,7 +16,7 @@ use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
@@ -239,10 +239,11 @@ impl MinuteTally {
     }
 }
 
-/// Mapped files are scanned this many bytes at a time (rounded up to a
-/// line end), each window's pages released when it is done. Peak memory
-/// holds one window of the file: with 256 MiB windows a 4 GiB log peaked at
-/// 273 MiB against 47 MiB for a 40 MiB log.
+/// A mapped file's pages are released this many bytes at a time behind
+/// the scan (or, when occurrences are written, it is scanned in windows
+/// of this size, each window's pages released when it is done). Peak
+/// memory holds about this much of the file: with 256 MiB a 4 GiB log
+/// peaked at 273 MiB against 47 MiB for a 40 MiB log.
 const MAP_WINDOW: usize = 32 << 20;
 
 /// Chunks are made smaller than [`ScanConfig::chunk_bytes`] when an input
@@ -291,6 +292,41 @@ impl ChunkLines<'_> {
     fn counted(&self, k: usize, count: u64) {
         debug_assert_eq!(count, chunk::count_lines(self.chunk(k)));
         let _ = self.counts[k].set(count);
+    }
+}
+
+/// Which chunks of a mapped file are done, and how much of the file has
+/// been released behind them.
+struct Behind {
+    done: Vec<bool>,
+    /// The first chunk not done.
+    frontier: usize,
+    /// Bytes released so far, from the start.
+    released: usize,
+}
+
+impl Behind {
+    /// Notes chunk `k` done; returns a range to release when the bytes
+    /// before the first chunk not done have passed [`MAP_WINDOW`] beyond
+    /// what was released, or all are done.
+    fn finished(
+        &mut self,
+        k: usize,
+        ranges: &[Range<usize>],
+        len: usize,
+    ) -> Option<(usize, usize)> {
+        self.done[k] = true;
+        while self.frontier < ranges.len() && self.done[self.frontier] {
+            self.frontier += 1;
+        }
+        let upto = ranges.get(self.frontier).map_or(len, |r| r.start);
+        let all = self.frontier == ranges.len();
+        if upto > self.released && (all || upto - self.released >= MAP_WINDOW) {
+            let range = (self.released, upto);
+            self.released = upto;
+            return Some(range);
+        }
+        None
     }
 }
 
@@ -434,9 +470,69 @@ impl<'c> Engine<'c> {
         }
     }
 
-    /// Scans a mapped file in windows, releasing each window's pages once
-    /// it is scanned, so peak memory does not grow with the file's size.
+    /// Scans a mapped file, releasing its pages behind the scan, so peak
+    /// memory does not grow with the file's size.
+    ///
+    /// Without occurrences to write in order, workers take the file's
+    /// chunks from one queue, in file order, until none is left; the
+    /// pages before the first chunk not yet done are released every
+    /// [`MAP_WINDOW`] bytes. Scanning the file window by window instead,
+    /// each window a parallel batch, left a core idle at every window's
+    /// end while the other finished its last chunk: two threads did 82% of
+    /// what two separate one-thread scans do together, against 90-100% now
+    /// (BENCHMARKS.md).
     fn scan_mapped(
+        &self,
+        map: &memmap2::Mmap,
+        file: &InputRef,
+        report: &mut Report,
+        sink: &mut Option<&mut dyn Sink>,
+    ) -> Result<(), ScanError> {
+        if self.record {
+            return self.scan_mapped_in_windows(map, file, report, sink);
+        }
+        let data: &[u8] = map;
+        report.totals.bytes += data.len() as u64;
+        let ranges = chunk::line_aligned(data, self.chunk_size(data.len()));
+        let lines = ChunkLines {
+            data,
+            ranges: &ranges,
+            counts: (0..ranges.len()).map(|_| OnceLock::new()).collect(),
+            before: 0,
+        };
+        let next = AtomicUsize::new(0);
+        let behind = Mutex::new(Behind {
+            done: vec![false; ranges.len()],
+            frontier: 0,
+            released: 0,
+        });
+        self.pool.broadcast(|_| loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            if k >= ranges.len() {
+                break;
+            }
+            self.scan_chunk(k, &lines, file);
+            let mut behind = behind.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((from, to)) = behind.finished(k, &ranges, data.len()) {
+                // SAFETY: the mapping is private and read-only; dropping
+                // pages only makes a later access (a worker still in a
+                // chunk that shares the last page) read them from the file
+                // again. The advice is a hint: if it fails, memory is
+                // merely not released.
+                let _ = unsafe {
+                    map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from)
+                };
+            }
+        });
+        let total = lines.start(ranges.len());
+        report.totals.lines += total;
+        Ok(())
+    }
+
+    /// Scans a mapped file in windows, each a parallel batch whose
+    /// occurrences are written in order, releasing each window's pages
+    /// once it is scanned.
+    fn scan_mapped_in_windows(
         &self,
         map: &memmap2::Mmap,
         file: &InputRef,
@@ -457,6 +553,14 @@ impl<'c> Engine<'c> {
             start = end;
         }
         Ok(())
+    }
+
+    /// The chunk size for `len` bytes of input: the configured size, made
+    /// smaller when the input would otherwise give each worker fewer than
+    /// [`CHUNKS_PER_WORKER`] chunks.
+    fn chunk_size(&self, len: usize) -> usize {
+        let balanced = (len / (self.workers.len() * CHUNKS_PER_WORKER)).max(MIN_CHUNK);
+        self.config.chunk_bytes.min(balanced)
     }
 
     /// Reads a stream in blocks cut at the last newline. A read error ends
@@ -513,8 +617,7 @@ impl<'c> Engine<'c> {
         report: &mut Report,
         sink: &mut Option<&mut dyn Sink>,
     ) -> Result<u64, ScanError> {
-        let balanced = (data.len() / (self.workers.len() * CHUNKS_PER_WORKER)).max(MIN_CHUNK);
-        let ranges = chunk::line_aligned(data, self.config.chunk_bytes.min(balanced));
+        let ranges = chunk::line_aligned(data, self.chunk_size(data.len()));
         report.totals.bytes += data.len() as u64;
 
         // Line numbers are worked out only where something needs one (an
@@ -762,6 +865,9 @@ impl<'c> Engine<'c> {
                     worker_report.cache.evictions += state.cache.stats.evictions;
                     worker_report.cache.entries += state.cache.len() as u64;
                     worker_report.cache.bytes += state.cache.charged_bytes() as u64;
+                    // sorted here, on every worker at once, so the merge
+                    // below only interleaves
+                    worker_report.settle_distinct();
                     if !self.config.free_caches {
                         std::mem::forget(std::mem::replace(&mut state.cache, TokenCache::new(0)));
                     }
@@ -1028,6 +1134,40 @@ mod tests {
                 assert_eq!(*want.get_or_insert(got), got);
             }
         }
+    }
+
+    #[test]
+    fn pages_are_released_behind_the_first_chunk_not_done() {
+        // chunks of 1 MiB finishing out of order: every release starts
+        // where the last ended, never passes the first chunk not done,
+        // and together they cover the file once
+        let mib = 1 << 20;
+        let ranges: Vec<Range<usize>> = (0..200).map(|i| i * mib..(i + 1) * mib).collect();
+        let len = 200 * mib;
+        let mut behind = Behind {
+            done: vec![false; ranges.len()],
+            frontier: 0,
+            released: 0,
+        };
+        let mut order: Vec<usize> = (0..ranges.len()).collect();
+        // a fixed shuffle: pairs swapped, and every seventh moved late
+        for pair in order.chunks_mut(2) {
+            pair.reverse();
+        }
+        let late: Vec<usize> = order.iter().copied().filter(|k| k % 7 == 3).collect();
+        order.retain(|k| k % 7 != 3);
+        order.extend(late);
+        let mut end = 0;
+        for (n, &k) in order.iter().enumerate() {
+            if let Some((from, to)) = behind.finished(k, &ranges, len) {
+                assert_eq!(from, end);
+                let first_not_done = (0..ranges.len()).find(|&j| !behind.done[j]);
+                assert!(first_not_done.is_none_or(|j| to <= ranges[j].start));
+                assert!(to - from >= MAP_WINDOW || n == order.len() - 1);
+                end = to;
+            }
+        }
+        assert_eq!(end, len);
     }
 
     #[test]

@@ -89,6 +89,20 @@ fn read_jsonl(path: &Path) -> Vec<Value> {
 
 /// Scans the corpus with extra flags; returns (exit code, JSON report,
 /// occurrences file text).
+/// The JSON report of a scan of the generated corpus that writes no
+/// occurrences (mapped files then take the chunk-queue path).
+fn scan_corpus_report(extra: &[&str]) -> Value {
+    let dir = corpus();
+    let mut args: Vec<String> = vec!["scan".into(), "--format".into(), "json".into()];
+    args.extend(manifest_flags(dir));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.push("access.log".into());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = run(&refs, dir);
+    serde_json::from_str(&stdout(&o))
+        .unwrap_or_else(|e| panic!("report is not JSON ({e}): {}\n{}", stdout(&o), stderr(&o)))
+}
+
 fn scan_corpus(extra: &[&str], name: &str) -> (i32, Value, String) {
     let dir = corpus();
     let tokens = dir.join(format!("{name}.jsonl"));
@@ -218,6 +232,29 @@ fn every_path_gives_identical_output() {
         &["--mmap", "auto", "--cache-mib", "0"],
         &["-j", "2", "--chunk-bytes", "4096", "-"],
     ];
+    // without occurrences to write, a mapped file's chunks come from a
+    // queue; the report must not change
+    let queued: [&[&str]; 3] = [
+        &["--mmap", "always", "-j", "1"],
+        &["--mmap", "always", "-j", "3", "--chunk-bytes", "700"],
+        &[
+            "--mmap",
+            "always",
+            "-j",
+            "2",
+            "--chunk-bytes",
+            "1",
+            "--cache-mib",
+            "0",
+        ],
+    ];
+    for extra in queued {
+        let report = comparable(scan_corpus_report(extra));
+        assert!(
+            report == base_report,
+            "report differs with {extra:?}: {report}"
+        );
+    }
     for (i, extra) in variants.iter().enumerate() {
         let (_, report, tokens) = scan_corpus(extra, &format!("variant{i}"));
         let tokens = if extra.contains(&"-") {

