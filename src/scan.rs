@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::cache::TokenCache;
+use crate::cache::{Filled, SharedChecks, TokenCache};
 use crate::chunk;
 use crate::context;
 use crate::find::{Carrier, Finder, Found};
@@ -346,6 +346,8 @@ struct Engine<'c> {
     batch_chunks: usize,
     /// Identities for counting distinct tokens, shared by all workers.
     ids: TokenIds,
+    /// Public-key checks shared by the workers (none with one worker).
+    shared: Option<SharedChecks>,
     /// The limits token hygiene is judged by.
     hygiene_rules: HygieneRules,
 }
@@ -403,7 +405,17 @@ impl<'c> Engine<'c> {
             .thread_name(|i| format!("jwtsweep-{i}"))
             .build()
             .map_err(|source| ScanError::Threads { threads, source })?;
-        let per_worker = config.cache_bytes / threads;
+        // With several workers a quarter of the budget holds the
+        // public-key checks they share; each worker's own cache has an
+        // equal part of the rest.
+        let (per_worker, shared) = match threads {
+            1 => (config.cache_bytes, None),
+            n => {
+                let shared =
+                    (config.cache_bytes > 0).then(|| SharedChecks::new(config.cache_bytes / 4));
+                (config.cache_bytes / 4 * 3 / n, shared)
+            }
+        };
         let workers = (0..threads)
             .map(|_| {
                 Mutex::new(WorkerState {
@@ -435,6 +447,7 @@ impl<'c> Engine<'c> {
         let ids = TokenIds::new();
         Ok(Engine {
             config,
+            shared,
             finder: Finder::new(),
             pool,
             workers,
@@ -697,12 +710,35 @@ impl<'c> Engine<'c> {
                 let groups = &mut state.groups;
                 let scratch = &mut state.scratch;
                 let fresh = &mut state.fresh;
+                let shared = self.shared.as_ref().filter(|s| !s.is_empty());
                 let checked = state.cache.get_or_check(text, hash, fresh, |t, out| {
-                    let stable = stable_hash(t);
-                    report.distinct_sketch.add_hash(stable);
-                    verify::check_in_place(t, &config.keyring, &config.policy, scratch, out);
-                    out.id = self.ids.id_from(hash, stable);
+                    let filled = match shared.and_then(|s| s.get(t, hash)) {
+                        // another worker's check, filed under this one's
+                        // breakdowns below
+                        Some(theirs) => {
+                            *out = (*theirs).clone();
+                            out.verdicts_seen = Default::default();
+                            Filled::Shared
+                        }
+                        None => {
+                            let stable = stable_hash(t);
+                            report.distinct_sketch.add_hash(stable);
+                            verify::check_in_place(
+                                t,
+                                &config.keyring,
+                                &config.policy,
+                                scratch,
+                                out,
+                            );
+                            out.id = self.ids.id_from(hash, stable);
+                            if let Some(shared) = &self.shared {
+                                shared.put(t, hash, out);
+                            }
+                            Filled::Checked
+                        }
+                    };
                     (out.group, out.subject) = groups.intern(out);
+                    filled
                 });
 
                 // the line's request context, read once per line
