@@ -414,6 +414,35 @@ mod tests {
     }
 
     #[test]
+    fn shared_checks_keep_public_key_checks_within_budget() {
+        let shared = SharedChecks::new(3 * (ENTRY_OVERHEAD + 8));
+        assert!(shared.is_empty());
+        // HMAC checks are not shared
+        shared.put(b"h000.a.b", hash(b"h000.a.b"), &check(b"h000.a.b"));
+        assert!(shared.is_empty() && shared.get(b"h000.a.b", hash(b"h000.a.b")).is_none());
+        for i in 0..10 {
+            let token = format!("t{i:03}.a.b");
+            let t = token.as_bytes();
+            shared.put(t, hash(t), &costly_check(t));
+            shared.put(t, hash(t), &costly_check(t));
+        }
+        // the first three fit, the same token once; the rest are left out
+        let held: Vec<bool> = (0..10)
+            .map(|i| {
+                let token = format!("t{i:03}.a.b");
+                shared
+                    .get(token.as_bytes(), hash(token.as_bytes()))
+                    .is_some()
+            })
+            .collect();
+        assert_eq!(
+            held,
+            [true, true, true, false, false, false, false, false, false, false]
+        );
+        assert!(shared.get(b"t000.a.c", hash(b"t000.a.b")).is_none());
+    }
+
+    #[test]
     fn zero_budget_disables() {
         let mut cache = TokenCache::new(0);
         let fill = |t: &[u8], out: &mut Checked| {
