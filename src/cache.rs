@@ -110,6 +110,19 @@ impl SharedChecks {
         shard.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Entries held, and what they were charged against the budget.
+    pub fn held(&self) -> (usize, usize) {
+        let entries = self
+            .shards
+            .iter()
+            .map(|s| s.lock().map_or(0, |t| t.len()))
+            .sum();
+        (
+            entries,
+            self.bytes.load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
     /// Whether nothing has been put (a log without public-key tokens
     /// never looks here).
     pub fn is_empty(&self) -> bool {
