@@ -115,7 +115,7 @@ impl SharedChecks {
         let entries = self
             .shards
             .iter()
-            .map(|s| s.lock().map_or(0, |t| t.len()))
+            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).len())
             .sum();
         (
             entries,

@@ -10,7 +10,9 @@
 //! occurrence, a finding or an example needs one.
 //!
 //! A mapped file whose occurrences are not written is one queue of chunks
-//! that the workers take in file order, its pages released behind them.
+//! that the workers take in file order, its pages released behind them;
+//! line numbers are then noted as [`Deferred`] and worked out when the
+//! file is done.
 //! When occurrences are written (`--tokens`, CSV), chunks run in batches
 //! whose results are taken in input order, so the [`Sink`] sees them in
 //! file order; mapped files then go window by window. Streams are read in
@@ -244,15 +246,14 @@ impl MinuteTally {
     }
 }
 
-/// A mapped file's pages are released this many bytes at a time behind
-/// the scan (or, when occurrences are written, it is scanned in windows
-/// of this size, each window's pages released when it is done). Peak
-/// memory holds about this much of the file: with 256 MiB a 4 GiB log
-/// peaked at 273 MiB against 47 MiB for a 40 MiB log.
+/// When occurrences are written, a mapped file is scanned in windows of
+/// this size, each window's pages released when it is done; peak memory
+/// holds about this much of the file (with 256 MiB a 4 GiB log peaked at
+/// 273 MiB against 47 MiB for a 40 MiB log).
 const MAP_WINDOW: usize = 32 << 20;
 
 /// A mapped file scanned from the chunk queue has its pages released in
-/// steps of this many bytes behind the first chunk not done.
+/// steps of this many bytes behind the first chunk not done...
 const RELEASE_BEHIND: usize = 4 << 20;
 
 /// ...and each worker releases the pages of its own chunk behind it in
@@ -263,9 +264,17 @@ const RELEASE_BEHIND: usize = 4 << 20;
 const RELEASE_STEP: usize = 1 << 20;
 
 /// The page size chunk releases round to. Where pages are larger, the
-/// mapping rounds a release's start down, dropping part of a page another
-/// chunk may still read: it is read from the file again, nothing worse.
+/// mapping rounds a release's start down and the kernel its end up,
+/// dropping part of a page another chunk may still read: it is read from
+/// the file again, nothing worse.
 const PAGE: usize = 4096;
+
+/// A page fault maps the pages around it: 64 KiB (the default
+/// `fault_around_bytes`), or the whole large folio of the page cache that
+/// holds the page, up to 2 MiB. So a worker starting a chunk maps again
+/// pages just behind the last release, and each release behind the first
+/// chunk not done starts this much before the last one ended.
+const FAULT_AROUND: usize = 2 << 20;
 
 /// Chunks are made smaller than [`ScanConfig::chunk_bytes`] when an input
 /// would otherwise give each worker fewer than this many: on a 10 MB log of
@@ -303,17 +312,21 @@ fn release_pages(map: &memmap2::Mmap, range: Range<usize>) {
 /// numbers of one file keep their order, so the first examples by line can
 /// be chosen before they are known. Working out the real number on the spot
 /// made a worker count the chunk another worker was still in (on the
-/// realistic log with two threads, line counting went from 1.7% to 5.3% of
-/// the scan, and the pages it read stayed mapped).
+/// realistic log with two threads, line counting was 5.9% of the scan's
+/// CPU against 1.6% now, and the pages it read stayed mapped).
 struct Deferred;
 
 impl Deferred {
     const FLAG: u64 = 1 << 63;
     const LOCAL_BITS: u32 = 32;
 
-    /// Whether lines of chunk `k`, `len` bytes long, can be encoded.
-    fn fits(k: usize, len: usize) -> bool {
-        (k as u64) < (1 << (63 - Self::LOCAL_BITS)) && (len as u64) < (1 << Self::LOCAL_BITS)
+    /// Whether every line of these chunks can be encoded. Decided for a
+    /// whole file: its real and deferred numbers would not sort together.
+    fn fits(ranges: &[Range<usize>]) -> bool {
+        (ranges.len() as u64) < (1 << (63 - Self::LOCAL_BITS))
+            && ranges
+                .iter()
+                .all(|r| (r.len() as u64) < (1 << Self::LOCAL_BITS))
     }
 
     /// Line `local` (1-based) of chunk `k`.
@@ -344,9 +357,12 @@ struct ChunkLines<'d> {
     counts: Vec<OnceLock<u64>>,
     /// Lines before `data`.
     before: u64,
-    /// Releases pages of `data`, when it is a mapped file scanned from the
-    /// queue. Line numbers are then [`Deferred`] until the scan is done.
+    /// Releases pages of `data` (by offsets in it), when it is a mapped
+    /// file scanned from the queue.
     release: Option<&'d (dyn Fn(Range<usize>) + Sync)>,
+    /// Whether line numbers are [`Deferred`] until the scan is done (in
+    /// the queue, where a chunk's start is not known while it is scanned).
+    deferred: bool,
 }
 
 impl ChunkLines<'_> {
@@ -379,9 +395,11 @@ struct Behind {
 }
 
 impl Behind {
-    /// Notes chunk `k` done; returns a range to release (everything before
-    /// the first chunk not done) when that has passed [`RELEASE_BEHIND`]
-    /// beyond what was released, or all are done.
+    /// Notes chunk `k` done; returns a range to release (from a little
+    /// before the last release's end to the first chunk not done) when
+    /// that has passed [`RELEASE_BEHIND`] beyond what was released, or all
+    /// are done. Releasing from the file's start each time walked the page
+    /// tables of all that was released before, again and again.
     fn finished(
         &mut self,
         k: usize,
@@ -395,13 +413,9 @@ impl Behind {
         let upto = ranges.get(self.frontier).map_or(len, |r| r.start);
         let all = self.frontier == ranges.len();
         if upto > self.released && (all || upto - self.released >= RELEASE_BEHIND) {
-            // From the file's start, not from the last release: on this
-            // project's machines a page in every 4 MiB already released
-            // was found mapped again later (18 MiB of a 4 GiB log by its
-            // end; what maps it was not traced). Releasing what is not
-            // mapped costs only the walk of its page tables.
+            let from = self.released / FAULT_AROUND * FAULT_AROUND;
             self.released = upto;
-            return Some((0, upto));
+            return Some((from, upto));
         }
         None
     }
@@ -564,9 +578,10 @@ impl<'c> Engine<'c> {
     /// memory does not grow with the file's size.
     ///
     /// Without occurrences to write in order, workers take the file's
-    /// chunks from one queue, in file order, until none is left; the
-    /// pages before the first chunk not yet done are released every
-    /// [`MAP_WINDOW`] bytes. Scanning the file window by window instead,
+    /// chunks from one queue, in file order, until none is left; each
+    /// releases its chunk's pages behind it every [`RELEASE_STEP`] bytes,
+    /// and the pages before the first chunk not yet done are released
+    /// every [`RELEASE_BEHIND`] bytes. Scanning the file window by window instead,
     /// each window a parallel batch, left a core idle at every window's
     /// end while the other finished its last chunk: two threads did 82% of
     /// what two separate one-thread scans do together, against 90-100% now
@@ -583,19 +598,20 @@ impl<'c> Engine<'c> {
         }
         let data: &[u8] = map;
         report.totals.bytes += data.len() as u64;
-        // The chunks, found a window at a time: finding a chunk's line end
-        // touches a page, and the kernel maps 64 KiB around it, so finding
-        // them all first held 64 MiB of a 4 GiB log. Each window's pages
-        // are dropped once its chunks are found, and read again when they
-        // are scanned.
+        // The chunks, each released as soon as its end is found: finding
+        // a line end faults a page in, and the kernel maps at least 64 KiB
+        // around it, up to the whole large folio holding it (2 MiB), so
+        // finding them all first held 64 MiB of a 4 GiB log, and releasing
+        // once per 32 MiB window still peaked at 16 MiB more than a 40 MiB
+        // log once the file was in the page cache in large folios.
         let size = self.chunk_size(data.len());
-        let mut ranges = Vec::new();
+        let mut ranges = Vec::with_capacity((data.len() / size.max(1) + 1).min(1 << 16));
         let mut start = 0;
         while start < data.len() {
-            let end = chunk::next_boundary(data, start + MAP_WINDOW);
-            let window = chunk::line_aligned(&data[start..end], size);
-            ranges.extend(window.into_iter().map(|r| start + r.start..start + r.end));
-            // SAFETY: as below; nothing borrows the mapping's pages yet.
+            let end = chunk::next_boundary(data, start + size);
+            ranges.push(start..end);
+            // SAFETY: as in `release_pages`; nothing is being read yet, so
+            // the pages at either end go too.
             let _ = unsafe {
                 map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
             };
@@ -608,6 +624,7 @@ impl<'c> Engine<'c> {
             counts: (0..ranges.len()).map(|_| OnceLock::new()).collect(),
             before: 0,
             release: Some(&release),
+            deferred: Deferred::fits(&ranges),
         };
         let next = AtomicUsize::new(0);
         let behind = Mutex::new(Behind {
@@ -771,6 +788,7 @@ impl<'c> Engine<'c> {
             counts: (0..ranges.len()).map(|_| OnceLock::new()).collect(),
             before: lines_before,
             release: None,
+            deferred: false,
         };
         let indexes: Vec<usize> = (0..ranges.len()).collect();
         for batch in indexes.chunks(self.batch_chunks) {
@@ -798,7 +816,7 @@ impl<'c> Engine<'c> {
         let chunk = lines.chunk(k);
         let start_line = OnceCell::new();
         let lines_before = || *start_line.get_or_init(|| lines.start(k));
-        let deferred = lines.release.is_some() && Deferred::fits(k, chunk.len());
+        let deferred = lines.deferred;
         let index = rayon::current_thread_index().unwrap_or(0) % self.workers.len();
         // A worker's state is only ever used by its own thread, so the lock
         // is uncontended; it is poisoned only if a check panicked, which
@@ -820,16 +838,19 @@ impl<'c> Engine<'c> {
         // back from memory for its context and tokens. A block starts at
         // a line, so finding in it is finding in the chunk.
         let mut block_start = 0;
-        let mut released = 0;
+        // where the chunk's last release ended, in the file
+        let chunk_start = lines.ranges[k].start;
+        let mut released = chunk_start;
         while block_start < chunk.len() {
-            let due = block_start - released >= RELEASE_STEP;
+            let due = chunk_start + block_start - released >= RELEASE_STEP;
             if let Some(release) = lines.release.filter(|_| due) {
                 // The lines behind are counted now, while they are mapped,
                 // so the chunk's count at its end does not read them back.
                 cursor.advance_to(chunk, block_start);
-                let start = lines.ranges[k].start;
-                release(start + released..start + cursor.line_start);
-                released = cursor.line_start;
+                let upto = chunk_start + cursor.line_start;
+                release(released..upto);
+                // the page holding `upto` is released next time
+                released = released.max(upto / PAGE * PAGE);
             }
             let block_end = chunk::next_boundary(chunk, block_start + BLOCK_BYTES);
             state.found.clear();
@@ -1321,12 +1342,13 @@ mod tests {
 
     #[test]
     fn pages_are_released_behind_the_first_chunk_not_done() {
-        // chunks of 1 MiB finishing out of order: every release runs from
-        // the start, never passes the first chunk not done, comes every
-        // RELEASE_BEHIND bytes, and the last covers the file
-        let mib = 1 << 20;
-        let ranges: Vec<Range<usize>> = (0..200).map(|i| i * mib..(i + 1) * mib).collect();
-        let len = 200 * mib;
+        // chunks of about 1 MiB finishing out of order: every release
+        // starts at most FAULT_AROUND before the last one ended (aligned to
+        // it), never passes the first chunk not done, comes every
+        // RELEASE_BEHIND bytes, and together they cover the file
+        let size = (1 << 20) + 4099;
+        let ranges: Vec<Range<usize>> = (0..200).map(|i| i * size..(i + 1) * size).collect();
+        let len = 200 * size;
         let mut behind = Behind {
             done: vec![false; ranges.len()],
             frontier: 0,
@@ -1343,7 +1365,7 @@ mod tests {
         let mut end = 0;
         for (n, &k) in order.iter().enumerate() {
             if let Some((from, to)) = behind.finished(k, &ranges, len) {
-                assert_eq!(from, 0);
+                assert_eq!(from, end / FAULT_AROUND * FAULT_AROUND);
                 let first_not_done = (0..ranges.len()).find(|&j| !behind.done[j]);
                 assert!(first_not_done.is_none_or(|j| to <= ranges[j].start));
                 assert!(to - end >= RELEASE_BEHIND || n == order.len() - 1);
@@ -1432,7 +1454,11 @@ mod tests {
             assert_eq!(Deferred::decode(e), Some((k, l)));
         }
         assert_eq!(Deferred::decode(12), None);
-        assert!(Deferred::fits(5, 4 << 20) && !Deferred::fits(5, 1 << 32));
+        assert!(Deferred::fits(&[0..4 << 20, 4 << 20..8 << 20]));
+        assert!(!Deferred::fits(&[
+            0..4 << 20,
+            4 << 20..(4 << 20) + (1 << 32)
+        ]));
     }
 
     #[test]
