@@ -139,6 +139,23 @@ impl SharedChecks {
     /// Shares a check of `token` if it is a public-key one and the budget
     /// allows.
     pub fn put(&self, token: &[u8], hash: u64, checked: &Checked) {
+        self.put_with(token, hash, checked, || Arc::new(checked.clone()));
+    }
+
+    /// [`SharedChecks::put`] of a check already in an `Arc`, shared as it
+    /// is. What the caller's worker later changes in it (its breakdown
+    /// slots, the verdicts it has noted) is reset by whoever takes it.
+    pub fn put_arc(&self, token: &[u8], hash: u64, checked: &Arc<Checked>) {
+        self.put_with(token, hash, checked, || Arc::clone(checked));
+    }
+
+    fn put_with(
+        &self,
+        token: &[u8],
+        hash: u64,
+        checked: &Checked,
+        share: impl FnOnce() -> Arc<Checked>,
+    ) {
         use std::sync::atomic::Ordering::Relaxed;
         if !costly(checked) {
             return;
@@ -157,7 +174,7 @@ impl SharedChecks {
         let entry = Entry {
             hash,
             token: token.into(),
-            checked: Arc::new(checked.clone()),
+            checked: share(),
         };
         shard.insert_unique(hash, entry, |e| e.hash);
     }
@@ -249,6 +266,21 @@ impl TokenCache {
         fresh: &'f mut Checked,
         check: impl FnOnce(&[u8], &mut Checked) -> Filled,
     ) -> Looked<'f> {
+        self.get_or_check_sharing(token, hash, fresh, check, None)
+    }
+
+    /// [`TokenCache::get_or_check`], putting what `check` checked (not
+    /// what it copied from there) into `shared` too: the same `Arc` as
+    /// this cache's entry where there is one, so a public-key check is
+    /// cloned once, not twice.
+    pub fn get_or_check_sharing<'f>(
+        &mut self,
+        token: &[u8],
+        hash: u64,
+        fresh: &'f mut Checked,
+        check: impl FnOnce(&[u8], &mut Checked) -> Filled,
+        shared: Option<&SharedChecks>,
+    ) -> Looked<'f> {
         // The doorkeeper's slot is read after the check, a few hundred
         // nanoseconds from now; fetching it now hides the cache miss that
         // was 4% of a scan of tokens that each appear once.
@@ -268,12 +300,17 @@ impl TokenCache {
             self.insert(entry);
             return Looked::Cached(checked);
         }
-        match check(token, fresh) {
+        let filled = check(token, fresh);
+        let share = shared.filter(|_| filled == Filled::Checked);
+        match filled {
             Filled::Checked => self.stats.misses += 1,
             Filled::Shared => self.stats.hits += 1,
         }
         if self.generation_bytes > 0 && (costly(fresh) || self.seen_before(hash)) {
             let checked = Arc::new(fresh.clone());
+            if let Some(shared) = share {
+                shared.put_arc(token, hash, &checked);
+            }
             let entry = Entry {
                 hash,
                 token: token.into(),
@@ -281,6 +318,9 @@ impl TokenCache {
             };
             self.insert(entry);
             return Looked::Cached(checked);
+        }
+        if let Some(shared) = share {
+            shared.put(token, hash, fresh);
         }
         Looked::Fresh(fresh)
     }
@@ -453,6 +493,49 @@ mod tests {
             [true, true, true, false, false, false, false, false, false, false]
         );
         assert!(shared.get(b"t000.a.c", hash(b"t000.a.b")).is_none());
+    }
+
+    #[test]
+    fn a_worker_shares_what_it_checked_not_what_it_copied() {
+        let shared = SharedChecks::new(1 << 20);
+        let t: &[u8] = b"rsa.a.b";
+        // checked here: the shared entry is this cache's own, not a copy
+        let mut cache = TokenCache::new(1 << 20);
+        let mut slot = Checked::default();
+        let looked = cache.get_or_check_sharing(
+            t,
+            hash(t),
+            &mut slot,
+            |t, out| {
+                *out = costly_check(t);
+                Filled::Checked
+            },
+            Some(&shared),
+        );
+        let Looked::Cached(mine) = looked else {
+            panic!("a public-key check is cached")
+        };
+        let theirs = shared.get(t, hash(t)).expect("shared");
+        assert!(Arc::ptr_eq(&mine, &theirs));
+        // without a cache of its own, a copy is shared
+        let mut uncached = TokenCache::new(0);
+        let u: &[u8] = b"rsb.a.b";
+        let fill = |t: &[u8], out: &mut Checked| {
+            *out = costly_check(t);
+            Filled::Checked
+        };
+        uncached.get_or_check_sharing(u, hash(u), &mut Checked::default(), fill, Some(&shared));
+        assert!(shared.get(u, hash(u)).is_some());
+        // what a worker copied from the shared checks is not put back
+        let before = shared.held();
+        let v: &[u8] = b"rsc.a.b";
+        let copied = |t: &[u8], out: &mut Checked| {
+            *out = costly_check(t);
+            Filled::Shared
+        };
+        cache.get_or_check_sharing(v, hash(v), &mut Checked::default(), copied, Some(&shared));
+        assert_eq!(shared.held(), before);
+        assert!(shared.get(v, hash(v)).is_none());
     }
 
     #[test]

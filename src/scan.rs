@@ -873,7 +873,7 @@ impl<'c> Engine<'c> {
                 let scratch = &mut state.scratch;
                 let fresh = &mut state.fresh;
                 let shared = self.shared.as_ref().filter(|s| !s.is_empty());
-                let checked = state.cache.get_or_check(text, hash, fresh, |t, out| {
+                let check = |t: &[u8], out: &mut Checked| {
                     let filled = match shared.and_then(|s| s.get(t, hash)) {
                         // another worker's check, filed under this one's
                         // breakdowns below
@@ -893,15 +893,20 @@ impl<'c> Engine<'c> {
                                 out,
                             );
                             out.id = self.ids.id_from(hash, stable);
-                            if let Some(shared) = &self.shared {
-                                shared.put(t, hash, out);
-                            }
                             Filled::Checked
                         }
                     };
                     (out.group, out.subject) = groups.intern(out);
                     filled
-                });
+                };
+                // what this worker checks is shared from its cache's entry
+                let checked = state.cache.get_or_check_sharing(
+                    text,
+                    hash,
+                    fresh,
+                    check,
+                    self.shared.as_ref(),
+                );
 
                 // the line's request context, read once per line
                 let replay = config.replay_threshold.is_some();
