@@ -85,12 +85,14 @@ fn page_into(report: &Report, options: &RenderOptions, p: &mut String) -> std::f
                 true => String::new(),
                 false => format!(" ({} distinct)", f.distinct_tokens),
             };
+            let size = f
+                .subjects_only()
+                .unwrap_or_else(|| format!("{}{distinct}", f.occurrences));
             writeln!(
                 p,
                 "<tr><td><span class=\"sev {sev}\">{sev}</span></td><td><code>{}</code></td>\
-                 <td class=\"n\">{}{distinct}</td><td>{}</td><td>{places}</td></tr>",
+                 <td class=\"n\">{size}</td><td>{}</td><td>{places}</td></tr>",
                 esc(name),
-                f.occurrences,
                 esc(&f.explanation),
                 sev = esc(&f.severity),
             )?;

@@ -41,7 +41,8 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
                 "| {} | `{}` | {} | {} |",
                 f.severity,
                 name,
-                f.occurrences,
+                f.subjects_only()
+                    .unwrap_or_else(|| f.occurrences.to_string()),
                 escape(&f.explanation)
             )?;
         }
@@ -54,11 +55,10 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
                 true => String::new(),
                 false => format!(", {} distinct tokens", f.distinct_tokens),
             };
-            writeln!(
-                out,
-                "**`{name}`** ({} occurrences{distinct})\n",
-                f.occurrences
-            )?;
+            let size = f
+                .subjects_only()
+                .unwrap_or_else(|| format!("{} occurrences{distinct}", f.occurrences));
+            writeln!(out, "**`{name}`** ({size})\n")?;
             for subject in &f.subjects {
                 writeln!(out, "- {}", escape(subject))?;
             }

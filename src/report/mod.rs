@@ -890,6 +890,18 @@ pub struct FindingReport {
 }
 
 impl FindingReport {
+    /// How the renderers give this finding's size when it is about kids
+    /// or issuers rather than tokens (`alg_family_mix` counts no
+    /// occurrences, only which it names): how many it names. `None` for a
+    /// finding about tokens, whose occurrences say it.
+    pub fn subjects_only(&self) -> Option<String> {
+        let n = self.subjects.len();
+        (self.occurrences == 0 && n > 0).then(|| match n {
+            1 => "1 kid or issuer".to_string(),
+            _ => format!("{n} kids or issuers"),
+        })
+    }
+
     fn new(finding: Finding) -> FindingReport {
         FindingReport {
             severity: finding.severity().name().to_string(),
@@ -1321,6 +1333,19 @@ mod tests {
         assert_eq!(again.totals.tokens, u64::MAX);
         assert_eq!(again.verdicts.of(Verdict::Valid), u64::MAX);
         assert_eq!(again.verdicts.total(), u64::MAX);
+    }
+
+    #[test]
+    fn a_finding_about_kids_or_issuers_is_sized_by_them() {
+        let mut f = FindingReport::default();
+        assert_eq!(f.subjects_only(), None);
+        f.subjects = vec!["issuer a: hmac, rsa".into()];
+        assert_eq!(f.subjects_only().as_deref(), Some("1 kid or issuer"));
+        f.subjects.push("kid k: ec-p256, rsa".into());
+        assert_eq!(f.subjects_only().as_deref(), Some("2 kids or issuers"));
+        // a finding with occurrences is sized by them, subjects or not
+        f.occurrences = 3;
+        assert_eq!(f.subjects_only(), None);
     }
 
     #[test]

@@ -180,12 +180,10 @@ fn findings(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> io
             true => String::new(),
             false => format!(", {} distinct tokens", f.distinct_tokens),
         };
-        writeln!(
-            out,
-            "  {} {name}: {} occurrences{distinct}",
-            tag(&f.severity, options.color),
-            f.occurrences
-        )?;
+        let size = f
+            .subjects_only()
+            .unwrap_or_else(|| format!("{} occurrences{distinct}", f.occurrences));
+        writeln!(out, "  {} {name}: {size}", tag(&f.severity, options.color))?;
         writeln!(out, "      {}", f.explanation)?;
         for subject in &f.subjects {
             writeln!(out, "      {subject}")?;
