@@ -624,3 +624,38 @@ fn exit_codes() {
     assert_eq!(report["cracked"].as_array().unwrap().len(), 3);
     assert_eq!(report["errors"][0]["file"], "missing.log");
 }
+
+/// A token whose claims the strict reader rejects (a repeated member) is
+/// `malformed` to the scan, but its header names HS256 and its MAC is
+/// still a MAC: a weak secret behind it is found, from a log and given
+/// directly.
+#[test]
+fn a_token_with_malformed_claims_is_still_cracked() {
+    let c = corpus();
+    let (alg, secret, _, _) = c.weak[0].clone();
+    let token = mint(alg, None, r#"{"sub":"a","sub":"b"}"#, secret.as_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("access.log"),
+        format!("GET /x?access_token={token} HTTP/1.1\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("tokens.txt"), format!("{token}\n")).unwrap();
+    let small = c.path().join("small.txt").display().to_string();
+    for input in [&["access.log"][..], &["--tokens-from", "tokens.txt"][..]] {
+        let mut args = vec!["crack", "--format", "json", "--no-default-wordlist"];
+        args.extend(["--wordlist", &small]);
+        args.extend(input);
+        let o = run(&args, dir.path());
+        let report = json(&o);
+        assert_eq!(report["skipped_malformed"], 0, "{input:?}");
+        assert_eq!(
+            report["cracked"].as_array().map(Vec::len),
+            Some(1),
+            "{input:?}"
+        );
+        let cracked = &report["cracked"][0];
+        assert_eq!(cracked["token_sha256"], sha256_hex(&token), "{input:?}");
+        assert_eq!(cracked["source_line"], SMALL[0], "{input:?}");
+    }
+}

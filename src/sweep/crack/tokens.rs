@@ -141,10 +141,12 @@ impl TokenSet {
                 });
                 Kind::Hmac(self.found.len() - 1)
             }
-            // Known shortcoming: an HS token whose claims the strict
-            // reader rejects lands here, untested, though a lenient
-            // verifier might accept it. Rare in logs, and counted, so the
-            // report shows how many were skipped.
+            // Only a token whose header cannot be read lands here: its
+            // algorithm is unknown, so there is nothing to test. An HS
+            // token whose claims the strict reader rejects still has its
+            // header's alg, and is tested by the arm above (the CLI test
+            // `a_token_with_malformed_claims_is_still_cracked` holds it
+            // to that). Counted, so the report shows how many there were.
             (None, Some((Verdict::Malformed, _))) => {
                 self.malformed += 1;
                 Kind::Malformed
