@@ -70,6 +70,9 @@ const EW_THIRD: &[u8] = b"klmnopqr0123";
 /// Parameter and member names that carry a token.
 const CARRIER_NAMES: [&[u8]; 4] = [b"token", b"access_token", b"id_token", b"jwt"];
 
+/// The length of the longest of [`CARRIER_NAMES`].
+const LONGEST_NAME: usize = 12;
+
 /// The token finder; build once and share between workers.
 #[derive(Clone, Debug)]
 pub struct Finder {
@@ -355,6 +358,7 @@ mod simd {
 }
 
 /// What one match led to.
+#[derive(Debug)]
 enum Outcome {
     /// A token; search on after it.
     Token(Found),
@@ -494,8 +498,13 @@ fn json_value(hay: &[u8], after_quote: usize) -> Option<usize> {
 /// `token`/`jwt` inside a parameter or member name: the whole name must be
 /// one of [`CARRIER_NAMES`], followed by `=` or by `":` … `"`.
 fn named(hay: &[u8], start: usize, end: usize) -> Outcome {
+    // The name is the base64url run ending at `end`, but the walk back
+    // stops one byte past the longest carrier name: a longer run is no
+    // carrier name anyway. Walking the whole run made a crafted line
+    // (`jwtjwtjwt…`, `tokentoken…`) take time quadratic in its length.
+    let floor = end.saturating_sub(LONGEST_NAME + 1);
     let mut name_start = start;
-    while name_start > 0 && is_b64(hay[name_start - 1]) {
+    while name_start > floor && is_b64(hay[name_start - 1]) {
         name_start -= 1;
     }
     let name = &hay[name_start..end];
@@ -534,6 +543,90 @@ mod tests {
     use super::*;
 
     const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln";
+
+    #[test]
+    fn longest_name_is_the_longest_carrier_name() {
+        let longest = CARRIER_NAMES.iter().map(|n| n.len()).max();
+        assert_eq!(longest, Some(LONGEST_NAME));
+    }
+
+    /// The bounded walk back in `named` finds what walking the whole run
+    /// back found, on names of every length around the carrier names,
+    /// with and without runs before them.
+    #[test]
+    fn named_matches_an_unbounded_walk_back() {
+        // `named` as it was, walking back over the whole run
+        fn unbounded(hay: &[u8], start: usize, end: usize) -> Outcome {
+            let mut name_start = start;
+            while name_start > 0 && is_b64(hay[name_start - 1]) {
+                name_start -= 1;
+            }
+            let name = &hay[name_start..end];
+            if !CARRIER_NAMES.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                return Skip(end);
+            }
+            if hay.get(end) == Some(&b'=') {
+                return carried(hay, end + 1, Carrier::Parameter, end);
+            }
+            let quoted =
+                name_start > 0 && hay[name_start - 1] == b'"' && hay.get(end) == Some(&b'"');
+            match quoted.then(|| json_value(hay, end + 1)).flatten() {
+                Some(value) => carried(hay, value, Carrier::JsonMember, end),
+                None => Skip(end),
+            }
+        }
+        let prefixes = [
+            "", "x", "a_", "ab-cd", "access_", "id_", "xaccess_", "&", "?q=1&",
+        ];
+        let names = ["token", "jwt", "Token", "JWT", "tokens", "jwtt"];
+        let tails = [
+            format!("={JWT}"),
+            format!("\":\"{JWT}\""),
+            "=".to_string(),
+            String::new(),
+        ];
+        let mut compared = 0;
+        for pad in [0, 1, 7, 11, 12, 13, 40] {
+            for prefix in prefixes {
+                for name in names {
+                    for tail in &tails {
+                        let body = format!("{prefix}{name}{tail}");
+                        for lead in ["A".repeat(pad), format!("{}\"", "A".repeat(pad))] {
+                            let hay = format!("{lead}{body}");
+                            let hay = hay.as_bytes();
+                            let start = lead.len() + prefix.len();
+                            let word = if name.eq_ignore_ascii_case("jwt")
+                                || name.to_ascii_lowercase().starts_with("jwt")
+                            {
+                                3
+                            } else {
+                                5
+                            };
+                            let end = start + word;
+                            assert_eq!(
+                                format!("{:?}", named(hay, start, end)),
+                                format!("{:?}", unbounded(hay, start, end)),
+                                "{}",
+                                String::from_utf8_lossy(hay)
+                            );
+                            compared += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(compared, 7 * 9 * 6 * 4 * 2);
+    }
+
+    /// A line that is one long run of carrier words finds no token; each
+    /// candidate in it looks back a bounded distance.
+    #[test]
+    fn runs_of_carrier_words_find_nothing() {
+        for word in ["jwt", "token", "Jwt", "TOKEN", "access_token"] {
+            let line = word.repeat(100_000);
+            assert!(find(&line).is_empty(), "{word}");
+        }
+    }
 
     fn find(hay: &str) -> Vec<(String, Carrier)> {
         let mut out = Vec::new();
