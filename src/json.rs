@@ -18,6 +18,10 @@ use std::fmt;
 /// Objects and arrays nested deeper than this are rejected.
 pub const MAX_DEPTH: usize = 64;
 
+/// Documents longer than this are rejected: positions in them are kept as
+/// `u32`. A token would need a line of about 5.7 GB to reach it.
+pub const MAX_LEN: usize = u32::MAX as usize;
+
 /// Objects with more members than this are checked for duplicates by
 /// sorting; smaller ones by comparing each pair, which is faster there.
 const PAIRWISE_LIMIT: usize = 16;
@@ -36,6 +40,8 @@ pub enum JsonError {
     DuplicateMember,
     /// Nesting deeper than [`MAX_DEPTH`].
     TooDeep,
+    /// Longer than [`MAX_LEN`] bytes.
+    TooLong,
 }
 
 impl fmt::Display for JsonError {
@@ -46,6 +52,7 @@ impl fmt::Display for JsonError {
             JsonError::BadString(at) => write!(f, "invalid JSON string at byte {at}"),
             JsonError::DuplicateMember => f.write_str("duplicate member name"),
             JsonError::TooDeep => write!(f, "nested deeper than {MAX_DEPTH}"),
+            JsonError::TooLong => write!(f, "longer than {MAX_LEN} bytes"),
         }
     }
 }
@@ -348,6 +355,10 @@ impl Reader {
     where
         F: FnMut(&[u8], Value<'a>),
     {
+        // positions are kept as `u32`
+        if text.len() > MAX_LEN {
+            return Err(JsonError::TooLong);
+        }
         self.scratch.unescaped.clear();
         self.scratch.names.clear();
         self.scratch.top.clear();
@@ -940,6 +951,21 @@ fn unescape(raw: &[u8], out: &mut Vec<u8>) -> Result<(), ()> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn documents_past_the_position_range_are_refused_unread() {
+        // an anonymous mapping is not backed until touched, so this holds
+        // no memory: the length alone decides
+        let Ok(map) = memmap2::MmapMut::map_anon(MAX_LEN + 1) else {
+            eprintln!("no 4 GiB mapping here: length guard not tested");
+            return;
+        };
+        let mut calls = 0;
+        let read = Reader::new().read_object(&map, |_, _| calls += 1);
+        assert_eq!(read, Err(JsonError::TooLong));
+        assert_eq!(calls, 0);
+    }
+
     use super::*;
 
     #[test]
