@@ -41,6 +41,10 @@ pub const DEFAULT_CACHE_MIB: usize = 256;
 /// realistic bench log; 320 undercounted by 40%.
 const ENTRY_OVERHEAD: usize = 544;
 
+/// The part of [`ENTRY_OVERHEAD`] that is the table slot, with its share
+/// of free slots.
+const SLOT_OVERHEAD: usize = 40;
+
 /// Hits, misses and evictions, summed over workers in the report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CacheStats {
@@ -110,17 +114,27 @@ impl SharedChecks {
         shard.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Entries held, and what they were charged against the budget.
+    /// Entries held, and the bytes they hold that no worker's cache holds
+    /// too, for the report. A check shared from a worker's cache is the
+    /// same `Arc` (see [`SharedChecks::put_arc`]): while that cache still
+    /// holds it, it is counted there, and here only the token's copy and
+    /// the slot. Counting it in both (as the budget does, to stay on the
+    /// safe side once the worker evicts its entry) overstated the report's
+    /// `cache.bytes` on two threads.
     pub fn held(&self) -> (usize, usize) {
-        let entries = self
-            .shards
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).len())
-            .sum();
-        (
-            entries,
-            self.bytes.load(std::sync::atomic::Ordering::Relaxed),
-        )
+        let (mut entries, mut bytes) = (0, 0);
+        for shard in &self.shards {
+            let shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+            for entry in shard.iter() {
+                entries += 1;
+                bytes += entry.token.len();
+                bytes += match Arc::strong_count(&entry.checked) {
+                    1 => ENTRY_OVERHEAD,
+                    _ => SLOT_OVERHEAD,
+                };
+            }
+        }
+        (entries, bytes)
     }
 
     /// Whether nothing has been put (a log without public-key tokens
@@ -517,6 +531,13 @@ mod tests {
         };
         let theirs = shared.get(t, hash(t)).expect("shared");
         assert!(Arc::ptr_eq(&mine, &theirs));
+        // ...so the shared checks count only the token and the slot while
+        // this cache holds the check (`mine` and `theirs` are dropped)
+        drop((mine, theirs));
+        assert_eq!(shared.held(), (1, t.len() + SLOT_OVERHEAD));
+        drop(cache);
+        assert_eq!(shared.held(), (1, t.len() + ENTRY_OVERHEAD));
+        let mut cache = TokenCache::new(1 << 20);
         // without a cache of its own, a copy is shared
         let mut uncached = TokenCache::new(0);
         let u: &[u8] = b"rsb.a.b";

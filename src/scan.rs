@@ -11,7 +11,7 @@
 //!
 //! A mapped file whose occurrences are not written is one queue of chunks
 //! that the workers take in file order, its pages released behind them;
-//! line numbers are then noted as [`Deferred`] and worked out when the
+//! line numbers are then noted as `Deferred` and worked out when the
 //! file is done.
 //! When occurrences are written (`--tokens`, CSV), chunks run in batches
 //! whose results are taken in input order, so the [`Sink`] sees them in
@@ -298,10 +298,12 @@ fn release_pages(map: &memmap2::Mmap, range: Range<usize>) {
     let from = range.start.next_multiple_of(PAGE);
     let to = range.end / PAGE * PAGE;
     if from < to {
-        // SAFETY: the mapping is private and read-only; dropping pages
-        // only makes a later access (a worker still reading them) read
-        // them from the file again. The advice is a hint: if it fails,
-        // memory is merely not released.
+        // SAFETY: the mapping is a read-only shared mapping of the file
+        // (`Mmap::map` maps it `MAP_SHARED`) that nothing writes through,
+        // so dropping pages only clears this process's page-table entries:
+        // a later access (a worker still reading them) faults them back in
+        // from the page cache, and no data can be lost. The advice is a
+        // hint: if it fails, memory is merely not released.
         let _ = unsafe {
             map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from)
         };
@@ -700,10 +702,9 @@ impl<'c> Engine<'c> {
         while start < map.len() {
             let end = chunk::next_boundary(map, start + MAP_WINDOW);
             lines = self.scan_data(&map[start..end], file, lines, report, sink)?;
-            // SAFETY: the mapping is private and read-only and no slice of
-            // this window outlives `scan_data`; dropping its pages only
-            // makes a later access read them from the file again. The
-            // advice is a hint: if it fails, memory is merely not released.
+            // SAFETY: as in `release_pages` (a read-only shared mapping:
+            // dropped pages are faulted back in from the page cache), and
+            // no slice of this window outlives `scan_data`.
             let _ = unsafe {
                 map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
             };

@@ -110,7 +110,8 @@ pub fn open(input: &Input, choice: MmapChoice) -> io::Result<Opened> {
         MmapChoice::Auto => meta.is_file() && meta.len() >= MMAP_MIN_BYTES,
     };
     if map {
-        // SAFETY: the mapping is read-only and private. Its contents can
+        // SAFETY: the mapping is read-only (shared with the page cache,
+        // never written through). Its contents can
         // change only if another process writes or truncates the file while
         // we scan it: the module docs state this contract and `--mmap never`
         // avoids it.

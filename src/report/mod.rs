@@ -367,7 +367,7 @@ impl Report {
     }
 
     /// Folds in one occurrence of a checked token whose identity is `id`
-    /// (see [`TokenIds`]): [`Report::count`], [`Report::add_distinct_verdict`]
+    /// (see `TokenIds`): [`Report::count`], [`Report::add_distinct_verdict`]
     /// and [`Report::add_breakdowns`] at once.
     pub fn add(&mut self, checked: &Checked, id: u128, verdict: Verdict, carrier: Carrier) {
         self.count(verdict, carrier);
@@ -932,8 +932,14 @@ impl FindingReport {
 /// the token text, with keys drawn at random once per process. Computing
 /// SHA-256 fingerprints for this cost as much as the HMAC checks in a scan
 /// of HS256 tokens that are all distinct; this costs a twentieth of that.
-/// The random keys mean no log can be crafted to make two tokens count as
-/// one; two honest tokens collide with probability about 2^-128.
+/// Two honest tokens collide with probability about 2^-112 (the bits
+/// `DistinctIds` keeps). A scan builds identities with
+/// [`TokenIds::id_from`], whose high half is the unkeyed
+/// [`audit::stable_hash`]: a log crafted with N tokens sharing one such
+/// hash gets about N²/2^49 pairs of them counted as one (2^24 crafted
+/// tokens to merge one pair), which can lower `distinct_tokens` by that
+/// many and nothing else: verdicts, the cache, replay keys and findings
+/// compare whole tokens or whole identities.
 #[derive(Clone)]
 pub struct TokenIds {
     low: ahash::RandomState,
@@ -999,9 +1005,9 @@ struct IdHasher(u64);
 /// zeroes) per distinct token: 15-25% of a scan of 300k distinct HS256
 /// tokens. An append lands in one of 256 cache lines in use, each bucket
 /// sorts inside the core's cache, and two sets unite bucket by bucket.
-/// Identities are keyed hashes, so 112 bits leave two honest tokens a
-/// chance of about 2^-112 of counting as one, and no crafted log a better
-/// one.
+/// 112 bits leave two honest tokens a chance of about 2^-112 of counting
+/// as one; of those bits only the 48 of the keyed half are secret, so a
+/// crafted log does better (see `TokenIds`).
 #[derive(Clone, Debug, Default)]
 struct DistinctIds {
     buckets: Vec<IdBucket>,
