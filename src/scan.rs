@@ -29,7 +29,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::cache::{Filled, SharedChecks, TokenCache};
+use crate::cache::{Filled, Looked, SharedChecks, TokenCache};
 use crate::chunk;
 use crate::context;
 use crate::find::{Carrier, Finder, Found};
@@ -901,13 +901,16 @@ impl<'c> Engine<'c> {
                     filled
                 };
                 // what this worker checks is shared from its cache's entry
-                let checked = state.cache.get_or_check_sharing(
-                    text,
-                    hash,
-                    fresh,
-                    check,
-                    self.shared.as_ref(),
-                );
+                let checked = match state.cache.recent(text, hash) {
+                    Some(held) => Looked::Held(held),
+                    None => state.cache.get_or_check_older(
+                        text,
+                        hash,
+                        fresh,
+                        check,
+                        self.shared.as_ref(),
+                    ),
+                };
 
                 // the line's request context, read once per line
                 let replay = config.replay_threshold.is_some();
