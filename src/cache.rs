@@ -299,10 +299,8 @@ impl TokenCache {
         check: impl FnOnce(&[u8], &mut Checked) -> Filled,
         shared: Option<&SharedChecks>,
     ) -> Looked<'f> {
-        let same = |e: &Entry| e.hash == hash && *e.token == *token;
-        if let Some(hit) = self.young.find(hash, same) {
-            self.stats.hits += 1;
-            return Looked::Cached(Arc::clone(&hit.checked));
+        if let Some(hit) = self.recent(token, hash) {
+            return Looked::Cached(Arc::clone(hit));
         }
         self.get_or_check_older(token, hash, fresh, check, shared)
     }
