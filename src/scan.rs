@@ -1408,7 +1408,8 @@ mod tests {
                     if line < 40_000 { NONE } else { other }
                 )),
                 false => log.push_str(&format!(
-                    "10.0.0.{} - - [03/Dec/2026:10:00:00 +0000] \"GET /plain/{line} HTTP/1.1\" 404 5 \"-\" \"agent/1.0\"\n",
+                    "10.0.0.{} - - [03/Dec/2026:10:00:00 +0000] \"GET /plain/{line} HTTP/1.1\" \
+                     404 5 \"-\" \"agent/1.0\"\n",
                     line % 250
                 )),
             }
