@@ -951,6 +951,7 @@ fn unescape(raw: &[u8], out: &mut Vec<u8>) -> Result<(), ()> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn documents_past_the_position_range_are_refused_unread() {
@@ -965,8 +966,6 @@ mod tests {
         assert_eq!(read, Err(JsonError::TooLong));
         assert_eq!(calls, 0);
     }
-
-    use super::*;
 
     #[test]
     fn string_stop_agrees_with_a_plain_loop() {
